@@ -1,0 +1,118 @@
+"""Typed parameter schemas for the notebooks, checked before any kernel starts.
+
+Each notebook ``notebooks/NN_name.ipynb`` has one cell tagged ``parameters``; its
+parameter sets live in ``params/*.yaml``. :func:`load_params` reads a YAML file and
+validates it against the notebook's schema (a pydantic model registered in
+:data:`SCHEMAS`): an unknown key, a wrong type or an impossible value raises
+:class:`ParameterError` naming the file, the key and what was expected.
+
+To add a parameter: add a field to the notebook's model here, a default in the
+notebook's ``parameters`` cell, and (optionally) a value in its YAML files. The runner
+refuses a notebook whose ``parameters`` cell and schema disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
+
+PROVIDERS = Literal["Sensor Tower", "Similarweb", "QuestMobile", "AppGrowing"]
+#: A calendar day: a YAML date or an ISO string "YYYY-MM-DD" (nothing else).
+Day = Annotated[date, Strict(False)]
+
+
+class ParameterError(ValueError):
+    """A parameter file does not match its notebook's schema."""
+
+
+class NotebookParams(BaseModel):
+    """Base of every notebook's parameters: unknown keys and type coercion refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SourcesParams(NotebookParams):
+    """``00_sources``: the published figures, the episode timeline, provider gaps."""
+
+    entity: str = Field("RedNote", min_length=1, description="entity of the timeline")
+    market: str = Field("US", min_length=1, description="market code of the timeline")
+    episode_start: Day = Field(date(2025, 1, 1), description="first day of the timeline")
+    episode_end: Day = Field(date(2025, 3, 31), description="last day of the timeline")
+    surge_start: Day = Field(date(2025, 1, 13), description="first day of the influx")
+    reference_provider: PROVIDERS = "Sensor Tower"
+    other_provider: PROVIDERS = "Similarweb"
+    figure_dpi: int = Field(150, ge=50, le=600, description="resolution of figures")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.episode_end <= self.episode_start:
+            raise ValueError("episode_end must be after episode_start")
+        if not self.episode_start <= self.surge_start <= self.episode_end:
+            raise ValueError("surge_start must lie between episode_start and episode_end")
+        if self.reference_provider == self.other_provider:
+            raise ValueError("reference_provider and other_provider must differ")
+        return self
+
+
+#: Notebook name (file stem) → its parameter schema.
+SCHEMAS: dict[str, type[NotebookParams]] = {
+    "00_sources": SourcesParams,
+}
+
+
+def schema_for(notebook: str | Path) -> type[NotebookParams]:
+    name = Path(notebook).stem
+    try:
+        return SCHEMAS[name]
+    except KeyError:
+        raise ParameterError(
+            f"no parameter schema is registered for notebook {name!r}; "
+            f"add one to analysis.params.SCHEMAS (known: {', '.join(sorted(SCHEMAS))})"
+        ) from None
+
+
+def _describe(error: dict, schema: type[NotebookParams]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(file)"
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(schema.model_fields)
+        return f"key '{key}': unknown key (allowed keys: {allowed})"
+    if not error["loc"]:
+        return f"{error['msg'].removeprefix('Value error, ')}"
+    field = schema.model_fields.get(str(error["loc"][0]))
+    expected = ""
+    if field is not None and field.annotation is not None:
+        expected = f"; expected {getattr(field.annotation, '__name__', field.annotation)}"
+    return f"key '{key}': {error['msg']}{expected} (got {error['input']!r})"
+
+
+def validate_params(values: dict, notebook: str | Path, source: str = "<parameters>"):
+    """Validate a mapping of parameters for a notebook; returns the model instance."""
+    schema = schema_for(notebook)
+    if not isinstance(values, dict):
+        raise ParameterError(f"{source}: expected a mapping of key: value pairs, "
+                             f"got {type(values).__name__}")
+    try:
+        return schema.model_validate(values)
+    except ValidationError as err:
+        problems = "\n".join(f"  - {_describe(e, schema)}" for e in err.errors())
+        raise ParameterError(f"{source}: invalid parameters for notebook "
+                             f"{Path(notebook).stem!r}\n{problems}") from None
+
+
+def load_params(path: str | Path, notebook: str | Path) -> NotebookParams:
+    """Read a YAML parameter file and validate it against the notebook's schema."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"{path}: no such parameter file")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ParameterError(f"{path}: not valid YAML{where}: "
+                             f"{getattr(err, 'problem', err)}") from None
+    return validate_params(values, notebook, source=str(path))

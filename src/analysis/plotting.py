@@ -1,0 +1,109 @@
+"""Plots for the notebooks: the theme in one place, and functions that draw on an axes.
+
+Each function takes data or fitted objects and ``ax=None``, draws, and returns the axes;
+none calls ``savefig`` or ``show`` (pymc-marketing ``bass/plotting.py``).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+#: One colour per measurement provider, used by every figure.
+PROVIDER_COLOURS = {
+    "Sensor Tower": "#1f77b4",
+    "Similarweb": "#d62728",
+    "AppGrowing": "#2ca02c",
+    "QuestMobile": "#9467bd",
+    "company": "#7f7f7f",
+    "none": "#8c564b",
+}
+
+SIMULATED_LABEL = "SIMULATED data - not observed"
+
+
+def set_theme(dpi: int = 150) -> None:
+    """The project's figure style (call once at the top of a notebook)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="deep")
+    plt.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "figure.figsize": (8, 4.2),
+                         "axes.titleweight": "bold", "figure.autolayout": True})
+
+
+def _axes(ax):
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def label_simulated(ax, text: str = SIMULATED_LABEL):
+    """Stamp an axes as showing simulated data (every figure of simulated data has it)."""
+    ax.text(0.99, 0.98, text, transform=ax.transAxes, ha="right", va="top", fontsize=9,
+            color="#b00020", fontweight="bold",
+            bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#b00020", alpha=0.9))
+    return ax
+
+
+def plot_figures_by_provider(counts: pd.DataFrame, ax=None):
+    """Horizontal bars: number of curated figures per provider, stacked by article.
+
+    ``counts`` is :func:`analysis.sources.figures_by_provider` output.
+    """
+    ax = _axes(ax)
+    table = counts.drop(index="total", errors="ignore").drop(columns="total", errors="ignore")
+    table = table.loc[table.sum(axis=1).sort_values().index]
+    table.plot.barh(stacked=True, ax=ax, width=0.75, colormap="tab10")
+    ax.set_xlabel("number of published figures")
+    ax.set_ylabel("")
+    ax.legend(title="source article", fontsize=8, title_fontsize=8, loc="lower right")
+    return ax
+
+
+def plot_timeline(timeline: pd.DataFrame, ax=None, log=True):
+    """DAU estimates by provider over time, with dated events as labelled lines.
+
+    ``timeline`` is :func:`analysis.sources.episode_timeline` output: rows of kind
+    ``dau`` become points (one colour per provider; open markers for bounds such as
+    "under 700,000"), rows of kind ``rank`` and ``ads`` become vertical lines.
+    """
+    ax = _axes(ax)
+    dau = timeline[timeline["kind"] == "dau"]
+    for provider, rows in dau.groupby("provider"):
+        colour = PROVIDER_COLOURS.get(provider, "#333333")
+        exact = rows[~rows["qualifier"].isin(["at_most", "at_least"])]
+        bound = rows[rows["qualifier"].isin(["at_most", "at_least"])]
+        ax.scatter(exact["period_start"], exact["value"], color=colour, s=40, zorder=3,
+                   label=f"{provider} DAU estimate")
+        if len(bound):
+            ax.scatter(bound["period_start"], bound["value"], facecolors="none",
+                       edgecolors=colour, s=40, zorder=3, label=f"{provider} bound")
+    events = timeline[timeline["kind"].isin(["rank", "ads"])]
+    for i, row in enumerate(events.itertuples()):
+        colour = "#2ca02c" if row.kind == "ads" else "#555555"
+        ax.axvline(row.period_start, color=colour, lw=0.8, ls="--", zorder=1)
+        ax.annotate(row.metric.replace("_", " "), (row.period_start, 1.0),
+                    xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                    ha="right", va="top", color=colour, xytext=(-2, -2 - 40 * (i % 2)),
+                    textcoords="offset points")
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel("US daily active users")
+    ax.set_xlabel("")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.figure.autofmt_xdate()
+    return ax
+
+
+def plot_provider_gap(gap: pd.DataFrame, other: str, reference: str, ax=None):
+    """Each of ``other``'s DAU figures as a multiple of ``reference``'s implied peak."""
+    ax = _axes(ax)
+    colours = ["#999999" if p == "pre-surge" else PROVIDER_COLOURS.get(other, "#d62728")
+               for p in gap["phase"]]
+    labels = [f"{d:%d %b}\n{i}" for d, i in zip(gap["date"], gap["id"], strict=True)]
+    ax.bar(labels, gap["ratio"], color=colours)
+    ax.axhline(1.0, color=PROVIDER_COLOURS.get(reference, "#1f77b4"), lw=1.2,
+               label=f"{reference} implied peak = 1")
+    ax.set_yscale("log")
+    ax.set_ylabel(f"{other} DAU / {reference} implied peak")
+    ax.legend(fontsize=8)
+    return ax

@@ -1,0 +1,139 @@
+"""Where a build came from: commit, parameters, data checksums, package versions.
+
+Loaders call :func:`record_read` for every data file they open; a notebook's
+:class:`analysis.results.Results` stores the checksums of those files when it is saved,
+and :func:`provenance_markdown` turns the results of every executed notebook into the
+provenance appendix that ends each report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from analysis import config
+
+#: Packages whose versions every report records.
+KEY_PACKAGES = (
+    "rednote-analysis", "numpy", "pandas", "scipy", "statsmodels", "duckdb", "pyarrow",
+    "pandera", "pydantic", "matplotlib", "seaborn", "papermill", "ipykernel",
+    "pypandoc-binary", "typst",
+)
+
+_READS: dict[str, str] = {}
+
+
+def sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def relative(path: str | Path) -> str:
+    """A path relative to the project root when it lies inside it, else absolute."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(config.PROJ_ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def record_read(path: str | Path) -> None:
+    """Note that this process read a data file (its checksum is taken now)."""
+    _READS[relative(path)] = sha256(path)
+
+
+def files_read() -> dict[str, str]:
+    """Data files read by this process so far, path → SHA-256."""
+    return dict(sorted(_READS.items()))
+
+
+def git_state(root: Path | None = None) -> dict:
+    """Commit and dirtiness of the work tree (``None`` values outside a git checkout)."""
+    root = root or config.PROJ_ROOT
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                 timeout=10, check=True)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def package_versions(names=KEY_PACKAGES) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def load_results(results_dir: Path | None = None) -> dict[str, dict]:
+    """Every notebook's saved results, by notebook name."""
+    results_dir = results_dir or config.RESULTS_DIR
+    return {p.stem: json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))}
+
+
+def collect(results_dir: Path | None = None, extra_versions: dict | None = None) -> dict:
+    """Everything the provenance appendix states, as a dict."""
+    results = load_results(results_dir)
+    files: dict[str, str] = {}
+    for res in results.values():
+        files.update(res.get("provenance", {}).get("files_read", {}))
+    return {
+        "built_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "git": git_state(),
+        "notebooks": {
+            name: {
+                "parameters": res.get("parameters", {}),
+                "params_file": res.get("provenance", {}).get("params_file"),
+                "executed_utc": res.get("provenance", {}).get("executed_utc"),
+            }
+            for name, res in results.items()
+        },
+        "files_read": dict(sorted(files.items())),
+        "versions": {**package_versions(), **(extra_versions or {})},
+    }
+
+
+def provenance_markdown(info: dict) -> str:
+    """The provenance appendix as Markdown (read by both rendering paths)."""
+    git = info["git"]
+    commit = git["commit"] or "not a git checkout"
+    dirty = {True: "yes: uncommitted changes were present",
+             False: "no", None: "unknown"}[git["dirty"]]
+    lines = [
+        f"- **Built:** {info['built_utc']}",
+        f"- **Git commit:** `{commit}`",
+        f"- **Work tree dirty:** {dirty}",
+        "",
+        "**Parameters used**",
+        "",
+        "| notebook | parameter file | parameter | value |",
+        "|---|---|---|---|",
+    ]
+    for name, nb in info["notebooks"].items():
+        for key, value in nb["parameters"].items():
+            lines.append(f"| {name} | `{nb['params_file']}` | `{key}` | `{value}` |")
+    lines += ["", "**Data files read (SHA-256)**", "", "| file | SHA-256 |", "|---|---|"]
+    for path, digest in info["files_read"].items():
+        lines.append(f"| `{path}` | `{digest}` |")
+    lines += ["", "**Package versions**", "", "| package | version |", "|---|---|"]
+    for name, version in info["versions"].items():
+        lines.append(f"| {name} | {version} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,443 @@
+"""Render the Quarto reports: with ``quarto`` when it is on PATH, else pandoc + typst.
+
+    python -m analysis.render                 # every reports/*.qmd, HTML and PDF
+    python -m analysis.render findings --engine pandoc --format html
+
+Both paths read the same sources (``reports/*.qmd``, ``reports/_quarto.yml``,
+``reports/references.bib``) and write ``reports/_output/<name>.html`` (one
+self-contained file: images inlined, nothing fetched from a network when opened) and
+``reports/_output/<name>.pdf``. The executed notebooks are also rendered to HTML, with
+their code, under ``reports/_output/notebooks/``.
+
+The fallback path does, in Python and a small Lua filter, what Quarto does for the
+features these reports use:
+
+- ``{{< include file >}}`` -- the file's text, inserted;
+- ``{{< embed notebook.ipynb#label >}}`` -- the outputs of the cell whose ``#| label:``
+  is ``label`` in an executed notebook: ``text/markdown`` outputs as Markdown, images as
+  figures captioned by the cell's ``#| fig-cap:``, Markdown tables captioned by
+  ``#| tbl-cap:``;
+- cross-references ``@fig-...``, ``@tbl-...``, ``@sec-...`` -- numbered in order of
+  appearance, as "Figure 2", "Table 1", "Section 3";
+- citations ``[@key]`` from the bibliography (pandoc ``--citeproc``);
+- callouts ``::: {.callout-note}`` (and tip, important, warning, caution);
+- title, subtitle, author, date, table of contents, numbered sections.
+
+Each output is written to a temporary file and renamed into place, so a failed render
+leaves the previous report intact. Unresolvable embeds or cross-references are errors,
+never silent gaps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from analysis import config
+from analysis.provenance import collect, provenance_markdown, relative
+
+SHORTCODE = re.compile(r"\{\{<\s*(include|embed)\s+([^\s>]+)[^>]*>\}\}")
+CROSSREF = re.compile(r"(?<![\w@\[-])\[?-?@(fig|tbl|sec)-([A-Za-z0-9_-]+)\]?")
+FENCE = re.compile(r"^(```|~~~)")
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
+KIND_NAMES = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
+PROVENANCE_MD = "report/provenance.md"
+
+
+class RenderError(RuntimeError):
+    """A report could not be rendered; the message says which file and why."""
+
+
+# --- Executed notebooks -----------------------------------------------------------------
+
+def cell_options(source: str) -> dict:
+    """Quarto cell options: the leading ``#| key: value`` lines of a cell, as YAML."""
+    lines = []
+    for line in source.splitlines():
+        if not line.startswith("#|"):
+            break
+        lines.append(line[2:].strip())
+    return yaml.safe_load("\n".join(lines)) or {} if lines else {}
+
+
+def find_cell(notebook: Path, label: str):
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell_options(cell.source).get("label") == label:
+            return cell
+    return None
+
+
+@dataclass
+class _Doc:
+    """State of one document being expanded: where it lives and what it numbered."""
+
+    path: Path
+    workdir: Path
+    target: str  # "html" or "typst"
+    numbers: dict = field(default_factory=dict)  # "fig-x" -> 1
+    counters: dict = field(default_factory=lambda: {"fig": 0, "tbl": 0})
+
+    def number(self, label: str) -> int:
+        kind = label.split("-", 1)[0]
+        if label not in self.numbers:
+            self.counters[kind] += 1
+            self.numbers[label] = self.counters[kind]
+        return self.numbers[label]
+
+    def caption(self, label: str, text: str) -> str:
+        number = self.number(label)
+        # Typst numbers figures and tables itself ("Figure 1: ..."); HTML needs the prefix.
+        if self.target == "typst":
+            return text
+        return f"{KIND_NAMES[label.split('-', 1)[0]]} {number}: {text}"
+
+
+def _embed(doc: _Doc, target: str) -> str:
+    if "#" not in target:
+        raise RenderError(f"{relative(doc.path)}: embed '{target}' needs a cell label "
+                          "(notebook.ipynb#label)")
+    nb_part, label = target.split("#", 1)
+    notebook = (doc.path.parent / nb_part).resolve()
+    if not notebook.is_file():
+        raise RenderError(f"{relative(doc.path)}: embedded notebook {relative(notebook)} "
+                          "does not exist; run `make notebooks` first")
+    cell = find_cell(notebook, label)
+    if cell is None:
+        raise RenderError(f"{relative(doc.path)}: no cell labelled '{label}' in "
+                          f"{relative(notebook)}")
+    opts = cell_options(cell.source)
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            raise RenderError(f"{relative(notebook)}#{label}: the cell raised "
+                              f"{out.get('ename')}: {out.get('evalue')}")
+        data = out.get("data", {})
+        if "text/markdown" in data:
+            parts.append(("markdown", _text(data["text/markdown"])))
+        elif "image/png" in data:
+            parts.append(("png", data["image/png"]))
+        elif "text/plain" in data and out.get("output_type") == "execute_result":
+            parts.append(("markdown", _text(data["text/plain"])))
+    if not parts:
+        raise RenderError(f"{relative(notebook)}#{label}: the cell has no output to embed")
+    blocks = []
+    for i, (kind, payload) in enumerate(parts):
+        if kind == "png":
+            name = f"{label}-{i}.png" if i else f"{label}.png"
+            (doc.workdir / "figures").mkdir(exist_ok=True)
+            (doc.workdir / "figures" / name).write_bytes(base64.b64decode(payload))
+            if label.startswith("fig-"):
+                cap = doc.caption(label, str(opts.get("fig-cap", "")))
+                blocks.append(f"![{cap}](figures/{name}){{#{label} width=100%}}")
+            else:
+                blocks.append(f"![](figures/{name}){{width=100%}}")
+        elif label.startswith("tbl-") and "|" in payload:
+            cap = doc.caption(label, str(opts.get("tbl-cap", "")))
+            blocks.append(f"{payload.strip()}\n\n: {cap} {{#{label}}}")
+        else:
+            blocks.append(payload.strip())
+    return "\n\n".join(blocks)
+
+
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+# --- Source expansion -------------------------------------------------------------------
+
+def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
+    match = re.match(r"^---\s*\n(.*?)\n---\s*\n", text, flags=re.S)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as err:
+        raise RenderError(f"{relative(path)}: front matter is not valid YAML: {err}") from None
+    return meta, text[match.end():]
+
+
+def expand_shortcodes(text: str, doc: _Doc, depth: int = 0) -> str:
+    """Replace include and embed shortcodes (outside code fences)."""
+    if depth > 5:
+        raise RenderError(f"{relative(doc.path)}: includes nested more than 5 deep")
+
+    def replace(match: re.Match) -> str:
+        kind, target = match.group(1), match.group(2)
+        if kind == "embed":
+            return _embed(doc, target)
+        included = (doc.path.parent / target).resolve()
+        if not included.is_file():
+            raise RenderError(f"{relative(doc.path)}: included file {relative(included)} "
+                              "does not exist")
+        return expand_shortcodes(included.read_text(), doc, depth + 1)
+
+    out, in_fence = [], False
+    for line in text.split("\n"):
+        if FENCE.match(line.strip()):
+            in_fence = not in_fence
+        out.append(line if in_fence else SHORTCODE.sub(replace, line))
+    return "\n".join(out)
+
+
+def _section_numbers(text: str) -> dict:
+    """``sec-`` labels of numbered headings → "2.1" (pandoc --number-sections rule)."""
+    counters, numbers, in_fence = [0] * 6, {}, False
+    for line in text.split("\n"):
+        if FENCE.match(line.strip()):
+            in_fence = not in_fence
+        match = None if in_fence else HEADING.match(line)
+        if not match:
+            continue
+        attrs = match.group(3) or ""
+        if ".unnumbered" in attrs or re.search(r"(^|\s)-(\s|})", attrs):
+            ident = re.search(r"#(sec-[\w-]+)", attrs)
+            if ident:
+                numbers[ident.group(1)] = None
+            continue
+        level = len(match.group(1))
+        counters[level - 1] += 1
+        counters[level:] = [0] * (6 - level)
+        ident = re.search(r"#(sec-[\w-]+)", attrs)
+        if ident:
+            numbers[ident.group(1)] = ".".join(str(c) for c in counters[:level])
+    return numbers
+
+
+def resolve_crossrefs(text: str, doc: _Doc) -> str:
+    """``@fig-x`` → "[Figure 2](#fig-x)"; unknown labels are errors."""
+    sections = _section_numbers(text)
+
+    def replace(match: re.Match) -> str:
+        kind, name = match.group(1), match.group(2)
+        label = f"{kind}-{name}"
+        if kind == "sec":
+            if label not in sections:
+                raise RenderError(f"{relative(doc.path)}: cross-reference @{label} points "
+                                  "to no heading")
+            number = sections[label]
+            text = f"Section {number}" if number else "the section"
+        else:
+            if label not in doc.numbers:
+                raise RenderError(f"{relative(doc.path)}: cross-reference @{label} points "
+                                  "to no embedded figure or table")
+            text = f"{KIND_NAMES[kind]} {doc.numbers[label]}"
+        return f"[{text}](#{label})"
+
+    out, in_fence = [], False
+    for line in text.split("\n"):
+        if FENCE.match(line.strip()):
+            in_fence = not in_fence
+        out.append(line if in_fence else CROSSREF.sub(replace, line))
+    return "\n".join(out)
+
+
+# --- Engines ----------------------------------------------------------------------------
+
+def pandoc_path() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+def engine_versions(engine: str) -> dict:
+    import typst
+
+    versions = {"render engine": engine}
+    if engine == "quarto":
+        out = subprocess.run(["quarto", "--version"], capture_output=True, text=True)
+        versions["quarto"] = out.stdout.strip()
+    else:
+        out = subprocess.run([pandoc_path(), "--version"], capture_output=True, text=True)
+        versions["pandoc"] = out.stdout.split("\n", 1)[0].split()[-1]
+        versions["typst (python)"] = typst.__version__
+    return versions
+
+
+def _run(cmd: list[str], cwd: Path, what: str) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RenderError(f"{what} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+    # pandoc warnings (unresolved citations, missing images) are errors for a report that
+    # reviewers must be able to trust.
+    warnings = [ln for ln in proc.stderr.splitlines() if "[WARNING]" in ln]
+    if warnings:
+        raise RenderError(f"{what} reported problems:\n" + "\n".join(warnings))
+
+
+def _replace_atomically(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    shutil.copyfile(src, tmp)
+    tmp.replace(dest)
+
+
+def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> list[Path]:
+    """The fallback path: expand the .qmd, then pandoc → HTML, pandoc → typst → PDF."""
+    import typst
+
+    project = yaml.safe_load((qmd.parent / "_quarto.yml").read_text()) or {} \
+        if (qmd.parent / "_quarto.yml").is_file() else {}
+    raw_meta, body = split_front_matter(qmd.read_text(), qmd)
+    meta = {**(project.get("metadata") or {}), **raw_meta}
+    bib = meta.get("bibliography") or project.get("bibliography")
+    written = []
+    with tempfile.TemporaryDirectory(prefix=f"render-{qmd.stem}-") as tmp:
+        work = Path(tmp)
+        for fmt in formats:
+            target = "typst" if fmt == "pdf" else "html"
+            doc = _Doc(path=qmd, workdir=work, target=target)
+            text = expand_shortcodes(body, doc)
+            text = resolve_crossrefs(text, doc)
+            keep = {k: v for k, v in meta.items()
+                    if k in ("title", "subtitle", "author", "date", "abstract", "lang")}
+            if str(keep.get("date")) in ("today", "now", "last-modified"):
+                keep["date"] = time.strftime("%Y-%m-%d")  # Quarto's date keywords
+            if target == "typst":
+                keep.update(papersize="a4", fontsize="10pt", margin={"x": "2cm", "y": "2.2cm"},
+                            **{"section-numbering": "1.1"})
+            source = work / f"{qmd.stem}.{target}.md"
+            source.write_text("---\n" + yaml.safe_dump(keep, allow_unicode=True)
+                              + "---\n\n" + text)
+            cmd = [pandoc_path(), source.name, "--from", "markdown", "--standalone",
+                   "--toc", "--number-sections",
+                   "--lua-filter", str(resources.files("analysis") / "filters" / "callouts.lua"),
+                   "--resource-path", f"{work}:{qmd.parent}"]
+            if bib:
+                cmd += ["--citeproc", "--bibliography", str((qmd.parent / bib).resolve())]
+            if fmt == "html":
+                css = resources.files("analysis") / "templates" / "report.css"
+                out = work / f"{qmd.stem}.html"
+                cmd += ["--to", "html5", "--embed-resources", "--css", str(css),
+                        "--output", out.name]
+                _run(cmd, work, f"pandoc (HTML) for {relative(qmd)}")
+            else:
+                typ = work / f"{qmd.stem}.typ"
+                cmd += ["--to", "typst", "--output", typ.name]
+                _run(cmd, work, f"pandoc (typst) for {relative(qmd)}")
+                out = work / f"{qmd.stem}.pdf"
+                try:
+                    typst.compile(str(typ), output=str(out), root=str(work))
+                except Exception as err:  # typst raises its own TypstError
+                    raise RenderError(f"typst failed for {relative(qmd)}: {err}") from None
+            dest = out_dir / out.name
+            _replace_atomically(out, dest)
+            written.append(dest)
+    return written
+
+
+def render_with_quarto(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> list[Path]:
+    """The Quarto path: ``quarto render`` into a scratch directory, then move into place."""
+    written = []
+    with tempfile.TemporaryDirectory(prefix=f"quarto-{qmd.stem}-", dir=qmd.parent) as tmp:
+        for fmt in formats:
+            to = "typst" if fmt == "pdf" else "html"
+            scratch = Path(tmp) / fmt
+            _run(["quarto", "render", qmd.name, "--to", to, "--output-dir", str(scratch)],
+                 qmd.parent, f"quarto render {qmd.name} --to {to}")
+            produced = scratch / f"{qmd.stem}.{fmt}"
+            if not produced.is_file():
+                raise RenderError(f"quarto did not produce {produced.name}")
+            dest = out_dir / produced.name
+            _replace_atomically(produced, dest)
+            written.append(dest)
+    return written
+
+
+def render_notebook_html(notebook: Path, out_dir: Path) -> Path:
+    """An executed notebook, code and outputs, as one self-contained HTML file."""
+    css = resources.files("analysis") / "templates" / "report.css"
+    dest = out_dir / "notebooks" / f"{notebook.stem}.html"
+    with tempfile.TemporaryDirectory(prefix="nb-html-") as tmp:
+        out = Path(tmp) / dest.name
+        _run([pandoc_path(), str(notebook), "--from", "ipynb", "--to", "html5",
+              "--standalone", "--embed-resources", "--css", str(css),
+              "--metadata", f"title=Notebook {notebook.stem} (executed)",
+              "--output", str(out)], Path(tmp), f"pandoc for {relative(notebook)}")
+        _replace_atomically(out, dest)
+    return dest
+
+
+def write_provenance(engine: str) -> Path:
+    """The provenance appendix that every report includes, from the saved results."""
+    path = config.BUILD_DIR / PROVENANCE_MD
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(provenance_markdown(collect(extra_versions=engine_versions(engine))))
+    tmp.replace(path)
+    return path
+
+
+def choose_engine(requested: str = "auto") -> str:
+    if requested == "auto":
+        return "quarto" if shutil.which("quarto") else "pandoc"
+    if requested == "quarto" and not shutil.which("quarto"):
+        raise RenderError("--engine quarto was requested but `quarto` is not on PATH")
+    return requested
+
+
+def render(names=None, engine="auto", formats=("html", "pdf"), reports_dir=None,
+           notebooks=True) -> list[Path]:
+    """Render reports (default: every ``*.qmd`` not starting with ``_``)."""
+    reports_dir = Path(reports_dir or config.REPORTS_DIR)
+    out_dir = reports_dir / "_output"
+    engine = choose_engine(engine)
+    qmds = sorted(p for p in reports_dir.glob("*.qmd") if not p.name.startswith("_"))
+    if names:
+        wanted = {Path(n).stem for n in names}
+        unknown = wanted - {q.stem for q in qmds}
+        if unknown:
+            raise RenderError(f"no report named {sorted(unknown)} in {relative(reports_dir)}")
+        qmds = [q for q in qmds if q.stem in wanted]
+    write_provenance(engine)
+    written = []
+    for qmd in qmds:
+        started = time.perf_counter()
+        fn = render_with_quarto if engine == "quarto" else render_with_pandoc
+        written += fn(qmd, out_dir, tuple(formats))
+        print(f"[render] {relative(qmd)} ({engine}, {', '.join(formats)}) in "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    if notebooks:
+        for nb in sorted(config.EXECUTED_DIR.glob("*.ipynb")):
+            written.append(render_notebook_html(nb, out_dir))
+    return written
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.render",
+                                     description="Render the Quarto reports.")
+    parser.add_argument("names", nargs="*", help="report names (default: all)")
+    parser.add_argument("--engine", choices=["auto", "quarto", "pandoc"], default="auto")
+    parser.add_argument("--format", default="html,pdf", help="comma-separated: html,pdf")
+    parser.add_argument("--no-notebooks", action="store_true",
+                        help="do not render the executed notebooks to HTML")
+    args = parser.parse_args(argv)
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    bad = set(formats) - {"html", "pdf"}
+    if bad:
+        print(f"error: --format: unknown format(s) {sorted(bad)}; use html and/or pdf",
+              file=sys.stderr)
+        return 2
+    try:
+        for path in render(args.names, args.engine, formats, notebooks=not args.no_notebooks):
+            print(relative(path))
+    except RenderError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

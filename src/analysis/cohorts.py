@@ -1,0 +1,756 @@
+"""DAU and cohort tables from activity logs, computed by DuckDB in process.
+
+An *activity log* has one row per event (or per user-day) with at least the columns
+
+- ``user_id``    -- any hashable scalar type (integers are fastest), never null;
+- ``event_date`` -- a DATE (or a timestamp, an ISO string, or an integer number of
+  days since 1970-01-01, all reduced to a calendar day);
+
+and optionally ``market`` (e.g. ``"US"``) and ``install_date``. A *source* is a
+pandas DataFrame, a Parquet file (``str`` or :class:`~pathlib.Path`), a glob of Parquet
+files (``"panel/*.parquet"``, ``"events/market=*/*.parquet"``) or a directory, read as
+``<dir>/**/*.parquet`` with hive partitioning.
+
+Functions
+---------
+:func:`daily_active_users`
+    ``date, dau`` (plus ``market``): distinct users per calendar day.
+:func:`cohort_table`
+    ``cohort_date, age_days, active_users, active_on_or_after, cohort_size`` (plus
+    ``market``), one row per (cohort, age).
+:func:`retention_table`
+    classic ("active on day N") or unbounded ("active on day N or later") retention
+    from a cohort table.
+
+Definitions
+-----------
+*Observation window.* The log covers the days ``start .. end`` where ``start`` is the
+earliest ``event_date`` and ``end`` is ``as_of`` when given, else the latest
+``event_date``. A day inside the window with no event is an observed zero.
+
+*Cohorts.* With ``cohort="first_active"`` a user's cohort is the first day the user
+is active in the log (so users who were already active before the log began are
+lumped into its first days: left-censoring that the caller should keep in mind). With
+``cohort="install"`` it is the user's ``install_date`` (which must be single-valued per
+user, non-null, and never after any of the user's events). With ``by_market=True`` a
+"user" is a ``(market, user_id)`` pair: a user active in two markets belongs to a
+cohort in each.
+
+*Dense table, explicit right-censoring.* :func:`cohort_table` emits every
+``(cohort, age)`` with ``cohort_date + age`` inside the observation window, **including
+rows with zero active users**. A cohort therefore has rows for ages
+``0 .. end - cohort_date`` and none beyond: a missing row means "not observed yet"
+(right-censored), a row with ``active_users == 0`` means "observed, nobody active".
+For install cohorts that began before ``start`` the ages before ``start`` are not
+observed either and are left out. :func:`daily_active_users` is dense in the same
+sense (``dau == 0`` on an observed day without events; per market over the common
+window).
+
+*Columns of the cohort table.*
+``active_users`` -- distinct users of the cohort active on day ``cohort_date + age``;
+``active_on_or_after`` -- users of the cohort active on that day *or any later day of
+the window*; ``cohort_size`` -- distinct users in the cohort.
+
+Retention definitions and the models they fit
+---------------------------------------------
+*Classic* day-N retention ``active_users / cohort_size`` counts the users active on day
+N. It is **not** monotone: users skip days and come back (reactivation), and a weekly
+rhythm makes it oscillate. Model it as an activity process (a survival curve times a
+probability of being active while alive, e.g. the BG/BB or "alive x active" models,
+or a Beta-discrete-Weibull curve fitted as a descriptive curve).
+
+*Unbounded* day-N retention ``active_on_or_after / cohort_size`` counts the users seen
+on day N or later. It is monotone non-increasing in N, like a survival function, and is
+the natural input to survival models such as the shifted-beta-geometric (sBG) model
+of Fader & Hardie. Caveat: near the end of the window it is biased downward (a user
+who will come back after ``end`` is not seen yet), so fit it on ages well inside the
+window or model the censoring.
+
+Implementation
+--------------
+Every call opens its own in-memory DuckDB connection with a memory limit, a spill
+directory and ``threads`` = the usable cores, and streams the source with
+``read_parquet`` (projection push-down: only the needed columns are read), so logs
+larger than memory are fine. The work is done in two aggregations:
+
+1. one pass over the events, ``GROUP BY user`` (and, for logs longer than 256 days, a
+   256-day chunk), which keeps per user a bitmap of active days in up to four 64-bit
+   words (``bit_or(1 << day)``: duplicates on a day collapse for free), the first and
+   last active day, and the counts used for validation. With dense integer user ids
+   DuckDB uses its perfect-hash aggregate for this step;
+2. a second, small aggregation over users that sums each bit per cohort.
+
+The result is the same as ``count(DISTINCT user_id)`` per (cohort, day) but avoids the
+hash table of all distinct user-days, which is ~6x slower and needs several GB on 10^8
+events (see ``benchmarks/bench_cohorts.py``). ``_reference_cohort_table`` and
+``_reference_daily_active_users`` are slow, direct pandas implementations used by the
+tests to check this one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob as _glob
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analysis import config
+
+__all__ = [
+    "CohortInputError",
+    "cohort_table",
+    "daily_active_users",
+    "retention_table",
+    "DEFAULT_MEMORY_LIMIT",
+]
+
+REQUIRED_COLUMNS = ("user_id", "event_date")
+DEFAULT_MEMORY_LIMIT = "2GB"
+_WORD = 64  # bits per bitmap word
+_MAX_WORDS = 4  # words per (user, chunk) row: chunks of 256 days
+_EPOCH = dt.date(1970, 1, 1)
+# DuckDB uses a perfect hash table for GROUP BY on integer keys whose range fits in this
+# many bits (default 12). 22 bits = 4M ids: ~0.3 GB per thread for the bitmap payload.
+_PERFECT_HT_BITS = 22
+
+
+class CohortInputError(ValueError):
+    """The activity log is unusable (empty, missing columns, nulls, bad dates, no file)."""
+
+
+# ----------------------------------------------------------------------------- DuckDB
+
+
+def _threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _connect(memory_limit: str | None = None, threads: int | None = None):
+    """An in-memory DuckDB connection with bounded memory and a spill directory."""
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "memory_limit": memory_limit or DEFAULT_MEMORY_LIMIT,
+            "threads": int(threads or _threads()),
+            "temp_directory": str(config.BUILD_DIR / "duckdb_tmp"),
+            "preserve_insertion_order": False,
+        },
+    )
+    con.execute(f"SET perfect_ht_threshold = {_PERFECT_HT_BITS}")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+    except duckdb.Error:  # pragma: no cover - ICU not available
+        pass
+    return con
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+@dataclass
+class _Src:
+    """A registered source: the SQL to select from, a label for messages, its columns."""
+
+    sql: str
+    where: str  # " in <path>" / " in the DataFrame", appended to error messages
+    columns: dict[str, str]  # name -> DuckDB type
+
+
+def _open(con, source) -> _Src:
+    if isinstance(source, pd.DataFrame):
+        con.register("_events_df", source)
+        where = " in the DataFrame"
+        sql = "_events_df"
+    else:
+        if isinstance(source, str | os.PathLike):
+            paths = [source]
+        elif (
+            isinstance(source, Sequence)
+            and source
+            and all(isinstance(p, str | os.PathLike) for p in source)
+        ):
+            paths = list(source)
+        else:
+            raise CohortInputError(
+                "source must be a pandas DataFrame, a Parquet path or glob (str or Path), "
+                f"or a list of them; got {type(source).__name__}"
+            )
+        patterns = []
+        for p in paths:
+            s = os.fspath(p)
+            if any(ch in s for ch in "*?["):
+                if not _glob.glob(s, recursive=True):
+                    raise CohortInputError(f"no Parquet file matches the glob {s!r}")
+                patterns.append(s)
+            elif os.path.isdir(s):
+                pat = os.path.join(s, "**", "*.parquet")
+                if not _glob.glob(pat, recursive=True):
+                    raise CohortInputError(f"no *.parquet file under the directory {s!r}")
+                patterns.append(pat)
+            elif os.path.exists(s):
+                patterns.append(s)
+            else:
+                raise CohortInputError(f"activity log not found: {s!r} does not exist")
+        where = f" in {paths[0]!s}" if len(paths) == 1 else f" in {[os.fspath(p) for p in paths]}"
+        lst = "[" + ", ".join(_sql_str(p) for p in patterns) + "]"
+        sql = f"read_parquet({lst}, union_by_name = true)"
+    try:
+        desc = con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()
+    except duckdb.Error as e:
+        raise CohortInputError(f"cannot read the activity log{where}: {e}") from e
+    return _Src(sql=sql, where=where, columns={r[0]: str(r[1]).upper() for r in desc})
+
+
+def _date_sql(col: str, typ: str, where: str) -> str:
+    """SQL that turns column ``col`` of DuckDB type ``typ`` into a DATE."""
+    q = f'"{col}"'
+    if typ == "DATE":
+        return q
+    if typ.startswith("TIMESTAMP") or typ in ("VARCHAR", "STRING"):
+        return f"CAST({q} AS DATE)"
+    if typ in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"):
+        return f"(DATE '1970-01-01' + CAST({q} AS INTEGER))"
+    raise CohortInputError(
+        f"column {col!r}{where} has type {typ}; expected a DATE, a timestamp, an ISO date "
+        "string or an integer day number"
+    )
+
+
+def _check_columns(src: _Src, need: Sequence[str]) -> None:
+    missing = [c for c in need if c not in src.columns]
+    if missing:
+        raise CohortInputError(
+            f"missing required column(s) {', '.join(repr(c) for c in missing)}{src.where}; "
+            f"found: {', '.join(src.columns) or 'no columns'}"
+        )
+
+
+# --------------------------------------------------------------------------- engine
+
+
+@dataclass
+class _Counts:
+    """Aggregated counts of one market (or of the whole log)."""
+
+    active: np.ndarray  # (n_cohorts, n_days) active users; DAU: (1, n_days)
+    cohorts: np.ndarray | None = None  # cohort day numbers (relative to start)
+    on_or_after: np.ndarray | None = None  # (n_cohorts, n_days)
+    sizes: np.ndarray | None = None  # (n_cohorts,)
+
+
+@dataclass
+class _Result:
+    start: dt.date
+    n_days: int  # days start .. end inclusive
+    by_key: dict[object, _Counts]
+
+
+def _as_date(x) -> dt.date:
+    if isinstance(x, dt.datetime):
+        return x.date()
+    if isinstance(x, dt.date):
+        return x
+    return pd.Timestamp(x).date()
+
+
+def _run(
+    source,
+    *,
+    want: Literal["dau", "cohorts"],
+    cohort: str = "first_active",
+    by_market: bool = False,
+    as_of=None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> _Result:
+    if cohort not in ("first_active", "install"):
+        raise ValueError(f"cohort must be 'first_active' or 'install', not {cohort!r}")
+    con = _connect(memory_limit, threads)
+    try:
+        return _run_on(con, source, want, cohort, by_market, as_of)
+    finally:
+        con.close()
+
+
+def _run_on(con, source, want, cohort, by_market, as_of) -> _Result:  # noqa: C901
+    src = _open(con, source)
+    need = list(REQUIRED_COLUMNS)
+    if by_market:
+        need.append("market")
+    if want == "cohorts" and cohort == "install":
+        need.append("install_date")
+    _check_columns(src, need)
+    has_install = "install_date" in src.columns
+    where = src.where
+    ev = _date_sql("event_date", src.columns["event_date"], where)
+    inst = _date_sql("install_date", src.columns["install_date"], where) if has_install else None
+
+    def q(sql: str):
+        try:
+            return con.execute(sql)
+        except duckdb.ConversionException as e:
+            raise CohortInputError(f"unparsable date{where}: {e}") from e
+        except duckdb.Error as e:
+            raise CohortInputError(f"DuckDB failed on the activity log{where}: {e}") from e
+
+    # Pass 0: row count and date range (served from Parquet statistics when possible).
+    n_rows, lo, hi = q(f"SELECT count(*), min({ev}), max({ev}) FROM {src.sql}").fetchone()
+    if n_rows == 0:
+        raise CohortInputError(f"empty activity log (0 rows){where}")
+    if lo is None:
+        raise CohortInputError(f"all {n_rows} events have a null event_date{where}")
+    lo, hi = _as_date(lo), _as_date(hi)
+    if as_of is not None:
+        end = _as_date(as_of)
+        if hi > end:
+            n_after = q(f"SELECT count(*) FROM {src.sql} WHERE {ev} > DATE '{end}'").fetchone()[0]
+            raise CohortInputError(
+                f"{n_after} event(s) are dated after as_of={end} (latest event_date {hi}){where}"
+            )
+    else:
+        end = hi
+        today = dt.date.today()
+        if hi > today:
+            n_after = q(f"SELECT count(*) FROM {src.sql} WHERE {ev} > DATE '{today}'").fetchone()[0]
+            raise CohortInputError(
+                f"{n_after} event(s) are dated in the future (after today, {today}; latest "
+                f"event_date {hi}){where}"
+            )
+    n_days = (end - lo).days + 1
+    n_words = -(-((hi - lo).days + 1) // _WORD)
+    k = min(n_words, _MAX_WORDS)  # words per row
+    span = k * _WORD  # days per chunk
+    chunked = n_words > _MAX_WORDS
+
+    keys = ['"market"', '"user_id"'] if by_market else ['"user_id"']
+    key_list = ", ".join(keys)
+    inner = [*keys, f"({ev} - DATE '{lo}') AS ed"]
+    if has_install:
+        inner.append(f"({inst} - DATE '{lo}') AS inst")
+    if chunked:
+        mid = f"*, (ed // {span}) AS ch, (ed % {span}) AS r"
+    else:
+        mid = "*, 0 AS ch, ed AS r"
+    words = []
+    for j in range(k):
+        if k == 1:
+            words.append("bit_or(CAST(1 AS UBIGINT) << CAST(r AS UBIGINT)) AS b0")
+            continue
+        cond = []
+        if j > 0:
+            cond.append(f"r >= {j * _WORD}")
+        if j < k - 1:
+            cond.append(f"r < {(j + 1) * _WORD}")
+        words.append(
+            f"bit_or(CASE WHEN {' AND '.join(cond)} THEN CAST(1 AS UBIGINT) << "
+            f"CAST(r - {j * _WORD} AS UBIGINT) ELSE CAST(0 AS UBIGINT) END) AS b{j}"
+        )
+    aggs = [*words, "count(*) AS n", "count(ed) AS nd"]
+    if want == "cohorts":
+        aggs += ["min(ed) AS f", "max(ed) AS l"]
+    if has_install:
+        aggs += ["min(ed) AS fe", "min(inst) AS imin", "max(inst) AS imax", "count(inst) AS ni"]
+    group = key_list + (", ch" if chunked else "")
+    # Pass 1: the only pass over the events.
+    q(
+        f"CREATE TEMP TABLE agg AS SELECT {group}{'' if chunked else ', 0 AS ch'}, "
+        f"{', '.join(aggs)} FROM (SELECT {mid} FROM (SELECT {', '.join(inner)} "
+        f"FROM {src.sql})) GROUP BY {group}"
+    )
+
+    # Validation on the (small) per-user aggregate.
+    n_null_user, n_null_market, n_null_date = q(
+        'SELECT coalesce(sum(n) FILTER (WHERE "user_id" IS NULL), 0), '
+        + ('coalesce(sum(n) FILTER (WHERE "market" IS NULL), 0), ' if by_market else "0, ")
+        + "coalesce(sum(n - nd), 0) FROM agg"
+    ).fetchone()
+    if n_null_user:
+        raise CohortInputError(f"{n_null_user} of {n_rows} events have a null user_id{where}")
+    if n_null_market:
+        raise CohortInputError(f"{n_null_market} of {n_rows} events have a null market{where}")
+    if n_null_date:
+        raise CohortInputError(f"{n_null_date} of {n_rows} events have a null event_date{where}")
+    if has_install:
+        per_user = (
+            f"(SELECT {key_list}, min(fe) AS fe, min(imin) AS imin, max(imax) AS imax, "
+            f"sum(ni) AS ni, sum(n) AS n FROM agg GROUP BY {key_list})"
+            if chunked
+            else "agg"
+        )
+        n_multi, n_before, n_null_inst = q(
+            "SELECT count(*) FILTER (WHERE imin <> imax), count(*) FILTER (WHERE fe < imin), "
+            f"coalesce(sum(n - ni), 0) FROM {per_user}"
+        ).fetchone()
+        if n_multi:
+            raise CohortInputError(
+                f"{n_multi} user(s) have more than one install_date{where}; install_date "
+                "must be a per-user attribute"
+            )
+        if n_before:
+            n_ev = q(f"SELECT count(*) FROM {src.sql} WHERE {ev} < {inst}").fetchone()[0]
+            raise CohortInputError(
+                f"{n_ev} event(s) of {n_before} user(s) have event_date before install_date{where}"
+            )
+        if n_null_inst and want == "cohorts" and cohort == "install":
+            raise CohortInputError(
+                f"{n_null_inst} of {n_rows} events have a null install_date{where}; "
+                "install cohorts need it for every user"
+            )
+    mkey = '"market"' if by_market else "''"
+    bit_sums = ", ".join(
+        f"CAST(sum((b{j} >> {i}) & 1) AS BIGINT) AS c{j * _WORD + i}"
+        for j in range(k)
+        for i in range(_WORD)
+    )
+    if want == "dau":
+        rows = q(f"SELECT {mkey} AS mk, ch, {bit_sums} FROM agg GROUP BY ALL").fetchnumpy()
+        users = None
+    else:
+        cexpr = "imin" if cohort == "install" else "f"
+        if chunked:
+            q(
+                f"CREATE TEMP TABLE users AS SELECT {key_list}, min(f) AS f, max(l) AS l"
+                f"{', min(imin) AS imin' if has_install else ''} FROM agg GROUP BY {key_list}"
+            )
+            rows = q(
+                f"SELECT {mkey} AS mk, u.{cexpr} AS c, a.ch, "
+                + bit_sums.replace("sum((b", "sum((a.b")
+                + f" FROM agg a JOIN users u USING ({key_list}) GROUP BY ALL"
+            ).fetchnumpy()
+            users_tbl = "users"
+        else:
+            rows = q(
+                f"SELECT {mkey} AS mk, {cexpr} AS c, ch, {bit_sums} FROM agg GROUP BY ALL"
+            ).fetchnumpy()
+            users_tbl = "agg"
+        users = q(
+            f"SELECT {mkey} AS mk, {cexpr} AS c, l, count(*) AS n FROM {users_tbl} GROUP BY ALL"
+        ).fetchnumpy()
+
+    # ---- to dense numpy matrices, one per market key
+    bits = np.stack([np.asarray(rows[f"c{i}"], dtype=np.int64) for i in range(k * _WORD)], axis=1)
+    ch = np.asarray(rows["ch"], dtype=np.int64)
+    mk = np.asarray(rows["mk"], dtype=object)
+    n_cols = max(n_days, (int(ch.max()) + 1) * span if ch.size else n_days)
+    by_key: dict[object, _Counts] = {}
+    mkeys = sorted(set(mk.tolist()), key=lambda x: (x is None, str(x)))
+    day_idx = ch[:, None] * span + np.arange(span)[None, :]
+    for key in mkeys:
+        sel = mk == key
+        if want == "dau":
+            acc = np.zeros((1, n_cols), np.int64)
+            np.add.at(acc, (np.zeros((sel.sum(), 1), np.int64), day_idx[sel]), bits[sel])
+            by_key[key] = _Counts(active=acc[:, :n_days])
+            continue
+        c = np.asarray(rows["c"], dtype=np.int64)[sel]
+        u_sel = np.asarray(users["mk"], dtype=object) == key
+        uc = np.asarray(users["c"], dtype=np.int64)[u_sel]
+        ul = np.asarray(users["l"], dtype=np.int64)[u_sel]
+        un = np.asarray(users["n"], dtype=np.int64)[u_sel]
+        cohorts = np.unique(uc)
+        acc = np.zeros((cohorts.size, n_cols), np.int64)
+        ci = np.searchsorted(cohorts, c)
+        np.add.at(acc, (ci[:, None], day_idx[sel]), bits[sel])
+        last = np.zeros((cohorts.size, n_days + 1), np.int64)
+        np.add.at(last, (np.searchsorted(cohorts, uc), ul), un)
+        # on_or_after[c, d] = number of users of cohort c whose last active day >= d
+        on_or_after = np.cumsum(last[:, ::-1], axis=1)[:, ::-1][:, :n_days]
+        by_key[key] = _Counts(
+            active=acc[:, :n_days],
+            cohorts=cohorts,
+            on_or_after=on_or_after,
+            sizes=last.sum(axis=1),
+        )
+    return _Result(start=lo, n_days=n_days, by_key=by_key)
+
+
+# ----------------------------------------------------------------------------- public
+
+
+def daily_active_users(
+    source,
+    by_market: bool = False,
+    *,
+    as_of=None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> pd.DataFrame:
+    """Distinct active users per calendar day.
+
+    Parameters
+    ----------
+    source : DataFrame, str, Path, glob or list of paths
+        The activity log (columns ``user_id``, ``event_date``; ``market`` if
+        ``by_market``).
+    by_market : bool
+        One series per ``market`` (a user active in two markets counts in both).
+    as_of : date-like, optional
+        End of the observation window. Events after it are an error; days after the
+        last event up to ``as_of`` get ``dau == 0``. Default: the latest event_date (and
+        events after today are an error).
+    memory_limit, threads
+        DuckDB settings (default ``DEFAULT_MEMORY_LIMIT`` and the usable cores).
+
+    Returns
+    -------
+    DataFrame
+        ``[market,] date, dau``: ``date`` datetime64[ns], ``dau`` int64, one row per day
+        from the first event to the end of the window (dense, zeros included), sorted.
+
+    Raises
+    ------
+    CohortInputError (a ValueError)
+        Empty log, missing columns, null user ids / dates / markets, events after
+        ``as_of`` or in the future, events before ``install_date``, no such file.
+    """
+    res = _run(
+        source,
+        want="dau",
+        by_market=by_market,
+        as_of=as_of,
+        memory_limit=memory_limit,
+        threads=threads,
+    )
+    dates = pd.date_range(res.start, periods=res.n_days, freq="D").astype("datetime64[ns]")
+    frames = []
+    for key, cnt in res.by_key.items():
+        part = {"date": dates, "dau": cnt.active[0].astype(np.int64)}
+        if by_market:
+            part = {"market": np.full(res.n_days, key, dtype=object), **part}
+        frames.append(pd.DataFrame(part))
+    out = pd.concat(frames, ignore_index=True)
+    if by_market:
+        out["market"] = out["market"].astype(str)
+    return out
+
+
+def cohort_table(
+    source,
+    cohort: Literal["first_active", "install"] = "first_active",
+    by_market: bool = False,
+    *,
+    as_of=None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> pd.DataFrame:
+    """Dense cohort x age table of active users.
+
+    Parameters
+    ----------
+    source : DataFrame, str, Path, glob or list of paths
+        The activity log (``user_id``, ``event_date``; ``install_date`` for install
+        cohorts; ``market`` if ``by_market``).
+    cohort : {"first_active", "install"}
+        The day that defines a user's cohort: the first active day in the log, or
+        ``install_date``.
+    by_market : bool
+        Cohorts per market (a user is a ``(market, user_id)`` pair).
+    as_of, memory_limit, threads
+        As in :func:`daily_active_users`.
+
+    Returns
+    -------
+    DataFrame
+        ``[market,] cohort_date, age_days, active_users, active_on_or_after,
+        cohort_size`` sorted by (market,) cohort_date, age_days. One row for every age
+        whose day ``cohort_date + age_days`` lies in the observation window -- rows with
+        ``active_users == 0`` included, rows after the window's end absent (right
+        censoring is explicit). ``cohort_date`` is datetime64[ns], counts are int64.
+        See the module docstring for the definitions.
+
+    Raises
+    ------
+    CohortInputError (a ValueError)
+        As :func:`daily_active_users`; also for install cohorts: missing, null or
+        multi-valued ``install_date``.
+    """
+    res = _run(
+        source,
+        want="cohorts",
+        cohort=cohort,
+        by_market=by_market,
+        as_of=as_of,
+        memory_limit=memory_limit,
+        threads=threads,
+    )
+    frames = []
+    for key, cnt in res.by_key.items():
+        first_day = np.maximum(cnt.cohorts, 0)  # install cohorts may begin before the log
+        lengths = res.n_days - first_day
+        ci = np.repeat(np.arange(cnt.cohorts.size), lengths)
+        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        day = first_day[ci] + offsets
+        c = cnt.cohorts[ci]
+        part = {
+            "cohort_date": (np.datetime64(res.start, "D") + c.astype("timedelta64[D]")).astype(
+                "datetime64[ns]"
+            ),
+            "age_days": (day - c).astype(np.int64),
+            "active_users": cnt.active[ci, day].astype(np.int64),
+            "active_on_or_after": cnt.on_or_after[ci, day].astype(np.int64),
+            "cohort_size": cnt.sizes[ci].astype(np.int64),
+        }
+        if by_market:
+            part = {"market": np.full(day.size, key, dtype=object), **part}
+        frames.append(pd.DataFrame(part))
+    out = pd.concat(frames, ignore_index=True)
+    if by_market:
+        out["market"] = out["market"].astype(str)
+    return out
+
+
+def retention_table(
+    table: pd.DataFrame,
+    definition: Literal["classic", "unbounded"] = "classic",
+    *,
+    pooled: bool = False,
+) -> pd.DataFrame:
+    """Retention rates from a :func:`cohort_table`.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`cohort_table`.
+    definition : {"classic", "unbounded"}
+        ``"classic"``: share of the cohort active on day N (``active_users``); not
+        monotone (reactivation, weekly rhythm) -- for activity models.
+        ``"unbounded"``: share active on day N or later (``active_on_or_after``);
+        monotone non-increasing -- for survival models such as sBG; biased low near the
+        end of the window (see the module docstring).
+    pooled : bool
+        If true, pool the cohorts: per (market,) age, the sum of retained users over the
+        sum of cohort sizes *of the cohorts observed at that age* (the dense table makes
+        this exact under right-censoring), plus ``n_cohorts``.
+
+    Returns
+    -------
+    DataFrame
+        ``[market,] cohort_date, age_days, cohort_size, retained_users, retention``
+        (without ``cohort_date`` and with ``n_cohorts`` when pooled).
+    """
+    col = {"classic": "active_users", "unbounded": "active_on_or_after"}.get(definition)
+    if col is None:
+        raise ValueError(f"definition must be 'classic' or 'unbounded', not {definition!r}")
+    need = {"cohort_date", "age_days", "cohort_size", col}
+    missing = sorted(need - set(table.columns))
+    if missing:
+        raise ValueError(f"not a cohort table: missing column(s) {missing}")
+    keys = ["market"] if "market" in table.columns else []
+    out = table[[*keys, "cohort_date", "age_days", "cohort_size", col]].rename(
+        columns={col: "retained_users"}
+    )
+    if pooled:
+        out = (
+            out.groupby([*keys, "age_days"], sort=True)
+            .agg(
+                cohort_size=("cohort_size", "sum"),
+                retained_users=("retained_users", "sum"),
+                n_cohorts=("cohort_date", "size"),
+            )
+            .reset_index()
+        )
+    out = out.reset_index(drop=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["retention"] = out["retained_users"] / out["cohort_size"]
+    return out
+
+
+# ------------------------------------------------------------ reference (for testing)
+
+
+def _reference_frame(source) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    return pd.read_parquet(source)
+
+
+def _reference_daily_active_users(source, by_market: bool = False, as_of=None) -> pd.DataFrame:
+    """Slow, direct implementation for testing: ``nunique`` of users per day.
+
+    Same output as :func:`daily_active_users` on valid input (no validation).
+    """
+    df = _reference_frame(source)
+    df["event_date"] = pd.to_datetime(df["event_date"]).dt.normalize()
+    end = pd.Timestamp(as_of) if as_of is not None else df["event_date"].max()
+    days = pd.date_range(df["event_date"].min(), end, freq="D")
+    keys = ["market"] if by_market else []
+    counts = df.groupby([*keys, "event_date"])["user_id"].nunique()
+    rows = []
+    markets = sorted(df["market"].astype(str).unique()) if by_market else [None]
+    for m in markets:
+        for d in days:
+            idx = (m, d) if by_market else d
+            n = int(counts.get(idx, 0))
+            rows.append(({"market": m} if by_market else {}) | {"date": d, "dau": n})
+    out = pd.DataFrame(rows)
+    out["date"] = out["date"].astype("datetime64[ns]")
+    out["dau"] = out["dau"].astype(np.int64)
+    if by_market:
+        out["market"] = out["market"].astype(str)
+    return out
+
+
+def _reference_cohort_table(
+    source, cohort: str = "first_active", by_market: bool = False, as_of=None
+) -> pd.DataFrame:
+    """Slow, direct implementation for testing.
+
+    Loops over cohorts and days with plain pandas: dedupe user-days, assign each user
+    to a cohort, count the users active on each day and those active on that day or
+    later. Same output as :func:`cohort_table` on valid input (no validation).
+    """
+    df = _reference_frame(source)
+    df["event_date"] = pd.to_datetime(df["event_date"]).dt.normalize()
+    if cohort == "install":
+        df["install_date"] = pd.to_datetime(df["install_date"]).dt.normalize()
+    start = df["event_date"].min()
+    end = pd.Timestamp(as_of) if as_of is not None else df["event_date"].max()
+    ukey = ["market", "user_id"] if by_market else ["user_id"]
+    if by_market:
+        df["market"] = df["market"].astype(str)
+    days_active = df[[*ukey, "event_date"]].drop_duplicates()
+    users = days_active.groupby(ukey)["event_date"].agg(first="min", last="max").reset_index()
+    if cohort == "install":
+        inst = df.groupby(ukey)["install_date"].min().rename("cohort").reset_index()
+        users = users.merge(inst, on=ukey)
+    else:
+        users["cohort"] = users["first"]
+    days_active = days_active.merge(users[[*ukey, "cohort"]], on=ukey)
+    rows = []
+    markets = sorted(users["market"].unique()) if by_market else [None]
+    for m in markets:
+        um = users[users["market"] == m] if by_market else users
+        am = days_active[days_active["market"] == m] if by_market else days_active
+        for c in sorted(um["cohort"].unique()):
+            members = um[um["cohort"] == c]
+            acts = am[am["cohort"] == c]
+            d = max(c, start)
+            while d <= end:
+                rows.append(
+                    ({"market": m} if by_market else {})
+                    | {
+                        "cohort_date": c,
+                        "age_days": (d - c).days,
+                        "active_users": int((acts["event_date"] == d).sum()),
+                        "active_on_or_after": int((members["last"] >= d).sum()),
+                        "cohort_size": len(members),
+                    }
+                )
+                d += pd.Timedelta(days=1)
+    out = pd.DataFrame(rows)
+    out["cohort_date"] = out["cohort_date"].astype("datetime64[ns]")
+    for col in ("age_days", "active_users", "active_on_or_after", "cohort_size"):
+        out[col] = out[col].astype(np.int64)
+    if by_market:
+        out["market"] = out["market"].astype(str)
+    return out.reset_index(drop=True)

@@ -59,14 +59,19 @@ def plot_figures_by_provider(counts: pd.DataFrame, ax=None):
     return ax
 
 
-def plot_timeline(timeline: pd.DataFrame, ax=None, log=True):
+def plot_timeline(timeline: pd.DataFrame, ax=None, log=True, derived=None):
     """DAU estimates by provider over time, with dated events as labelled lines.
 
     ``timeline`` is :func:`analysis.sources.episode_timeline` output: rows of kind
     ``dau`` become points (one colour per provider; open markers for bounds such as
     "under 700,000"), rows of kind ``rank`` and ``ads`` become vertical lines.
+    ``derived`` is an optional list of ``(date, value, provider, label)`` for figures
+    computed from published ones (drawn as stars), such as an implied peak.
     """
     ax = _axes(ax)
+    for date, value, provider, label in derived or []:
+        ax.scatter([date], [value], marker="*", s=140, zorder=4,
+                   color=PROVIDER_COLOURS.get(provider, "#333333"), label=label)
     dau = timeline[timeline["kind"] == "dau"]
     for provider, rows in dau.groupby("provider"):
         colour = PROVIDER_COLOURS.get(provider, "#333333")

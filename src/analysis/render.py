@@ -52,6 +52,7 @@ SHORTCODE = re.compile(r"\{\{<\s*(include|embed)\s+([^\s>]+)[^>]*>\}\}")
 CROSSREF = re.compile(r"(?<![\w@\[-])\[?-?@(fig|tbl|sec)-([A-Za-z0-9_-]+)\]?")
 FENCE = re.compile(r"^(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 KIND_NAMES = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
 PROVENANCE_MD = "report/provenance.md"
 
@@ -284,6 +285,22 @@ def _replace_atomically(src: Path, dest: Path) -> None:
     tmp.replace(dest)
 
 
+def cjk_font(qmd: Path, sample: str) -> str:
+    """A font family covering Chinese, or a RenderError (typst would drop the glyphs
+    silently)."""
+    import typst
+
+    families = typst.Fonts(include_system_fonts=True).families()
+    for wanted in ("Noto Serif CJK SC", "Noto Sans CJK SC", "Source Han Serif SC",
+                   "Noto Serif CJK TC", "Noto Sans CJK TC"):
+        if wanted in families:
+            return wanted
+    raise RenderError(
+        f"{relative(qmd)}: the report contains Chinese characters (for example {sample!r}) "
+        "but no font covering them is installed, so the PDF would miss glyphs. Install "
+        "one (Debian: apt-get install fonts-noto-cjk) or write the text in pinyin/English.")
+
+
 def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> list[Path]:
     """The fallback path: expand the .qmd, then pandoc → HTML, pandoc → typst → PDF."""
     import typst
@@ -308,10 +325,16 @@ def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> li
             if target == "typst":
                 keep.update(papersize="a4", fontsize="10pt", margin={"x": "2cm", "y": "2.2cm"},
                             **{"section-numbering": "1.1"})
+                cjk = CJK.search(text + yaml.safe_dump(keep, allow_unicode=True))
+                if cjk:
+                    keep["mainfont"] = ["Libertinus Serif", cjk_font(qmd, cjk.group(0))]
             source = work / f"{qmd.stem}.{target}.md"
             source.write_text("---\n" + yaml.safe_dump(keep, allow_unicode=True)
                               + "---\n\n" + text)
+            # --columns: pipe tables narrower than this keep their natural widths
+            # instead of wrapping words to relative widths.
             cmd = [pandoc_path(), source.name, "--from", "markdown", "--standalone",
+                   "--columns", "160",
                    "--toc", "--number-sections",
                    "--lua-filter", str(resources.files("analysis") / "filters" / "callouts.lua"),
                    "--resource-path", f"{work}:{qmd.parent}"]
@@ -329,9 +352,16 @@ def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> li
                 _run(cmd, work, f"pandoc (typst) for {relative(qmd)}")
                 out = work / f"{qmd.stem}.pdf"
                 try:
-                    typst.compile(str(typ), output=str(out), root=str(work))
+                    _, warnings = typst.compile_with_warnings(str(typ), output=str(out),
+                                                              root=str(work))
                 except Exception as err:  # typst raises its own TypstError
                     raise RenderError(f"typst failed for {relative(qmd)}: {err}") from None
+                # A font warning means glyphs would be missing from the PDF.
+                font_problems = [str(w) for w in warnings if "font" in str(w).lower()
+                                 or "glyph" in str(w).lower()]
+                if font_problems:
+                    raise RenderError(f"typst for {relative(qmd)}: "
+                                      + "; ".join(font_problems))
             dest = out_dir / out.name
             _replace_atomically(out, dest)
             written.append(dest)
@@ -421,6 +451,8 @@ def main(argv=None) -> int:
     parser.add_argument("names", nargs="*", help="report names (default: all)")
     parser.add_argument("--engine", choices=["auto", "quarto", "pandoc"], default="auto")
     parser.add_argument("--format", default="html,pdf", help="comma-separated: html,pdf")
+    parser.add_argument("--reports-dir", default=None,
+                        help="directory of the .qmd sources (default: reports/)")
     parser.add_argument("--no-notebooks", action="store_true",
                         help="do not render the executed notebooks to HTML")
     args = parser.parse_args(argv)
@@ -431,7 +463,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     try:
-        for path in render(args.names, args.engine, formats, notebooks=not args.no_notebooks):
+        for path in render(args.names, args.engine, formats, reports_dir=args.reports_dir,
+                           notebooks=not args.no_notebooks):
             print(relative(path))
     except RenderError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -11,7 +11,8 @@ What it guarantees:
   (kernel ``rednote-analysis``) and the executed copy goes to the build directory, never
   over the source;
 - success is all-or-nothing: the executed notebook and its results file
-  (``build/results/<name>.json``) replace the previous ones only when every cell
+  (``build/results/<name>.json``, or ``<output>.results.json`` for an executed copy
+  written outside ``build/notebooks/``) replace the previous ones only when every cell
   succeeded. On failure the run exits non-zero, names the failing cell, keeps the
   executed copy under ``build/notebooks/failed/`` and leaves the previous notebook,
   results and rendered reports as they were;
@@ -61,7 +62,7 @@ def check_kernel(name: str = config.KERNEL_NAME) -> None:
     from jupyter_client.kernelspec import KernelSpecManager
 
     if name not in KernelSpecManager().find_kernel_specs():
-        raise EnvironmentError(
+        raise OSError(
             f"Jupyter kernel {name!r} is not registered for this environment; "
             "run `make install` (it runs `python -m ipykernel install --sys-prefix "
             f"--name {name}`)")
@@ -96,7 +97,12 @@ def run_notebook(
         raise ParameterError(f"{notebook}: no such notebook")
     params_file = Path(params_file) if params_file else config.PARAMS_DIR / f"{name}.yaml"
     output = Path(output) if output else config.EXECUTED_DIR / f"{name}.ipynb"
-    results_path = config.RESULTS_DIR / f"{name}.json"
+    # Results of the build's own notebooks go to build/results/ (which the reports and
+    # the provenance appendix read); a run written elsewhere keeps its results beside it.
+    if output.resolve().parent == config.EXECUTED_DIR.resolve():
+        results_path = config.RESULTS_DIR / f"{output.stem}.json"
+    else:
+        results_path = output.with_suffix(".results.json")
 
     params = load_params(params_file, notebook)
     declared = set(parameters_cell_names(notebook))
@@ -189,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except EnvironmentError as err:
+    except OSError as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
     except NotebookFailed as err:

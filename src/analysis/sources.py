@@ -91,8 +91,10 @@ def _schema(source_files: tuple[str, ...]) -> pa.DataFrameSchema:
             "metric": pa.Column(str, pa.Check.str_matches(r"^[a-z][a-z0-9_]*$")),
             "period_start": pa.Column("datetime64[ns]", coerce=True, nullable=False),
             "period_end": pa.Column("datetime64[ns]", coerce=True, nullable=False),
-            "value": pa.Column(float, pa.Check(np.isfinite, element_wise=True),
-                               coerce=True, nullable=False),
+            # to_numeric first: when coercion failed pandera still runs the check on text.
+            "value": pa.Column(float, pa.Check(
+                lambda s: np.isfinite(pd.to_numeric(s, errors="coerce")),
+                error="finite number"), coerce=True, nullable=False),
             "unit": pa.Column(str, pa.Check.isin(UNITS)),
             "qualifier": pa.Column(str, pa.Check.isin(QUALIFIERS)),
             "provider": pa.Column(str, [pa.Check.str_length(min_value=1), no_cjk]),
@@ -199,9 +201,20 @@ def load_published_metrics(path: str | Path | None = None) -> pd.DataFrame:
 # --- What the figures say ---------------------------------------------------------------
 
 def figures_by_provider(df: pd.DataFrame) -> pd.DataFrame:
-    """Count of curated figures by provider and source article (a cross-tab)."""
-    table = pd.crosstab(df["provider"], df["source"], margins=True, margins_name="total")
+    """Count of curated figures by provider and source document (a cross-tab).
+
+    Columns are short source names (:func:`short_source`) so the table fits a page.
+    """
+    table = pd.crosstab(df["provider"], df["source"].map(short_source), margins=True,
+                        margins_name="total")
+    table.columns.name = "source"
     return table.sort_values("total", ascending=False)
+
+
+def short_source(name: str) -> str:
+    """``000_77cca1003b724cc9.txt`` → ``seed 000``; ``press_figures.md`` → ``press``."""
+    match = re.match(r"^(\d{3})_", name)
+    return f"seed {match.group(1)}" if match else Path(name).stem.split("_")[0]
 
 
 def episode_timeline(
@@ -264,6 +277,13 @@ def implied_peak_dau(df: pd.DataFrame, entity: str = "RedNote", market: str = "U
         "implied_peak": float(level["value"]) / (float(share["value"]) / 100.0),
         "ids": [level["id"], share["id"]],
     }
+
+
+def peak_day(df: pd.DataFrame, entity: str = "RedNote", market: str = "US",
+             provider: str = "Sensor Tower") -> pd.Timestamp:
+    """The day a provider names as the DAU peak (metric ``dau_peak_day``)."""
+    return _one(df, entity=entity, market=market, provider=provider,
+                metric="dau_peak_day")["period_start"]
 
 
 def provider_disagreement(

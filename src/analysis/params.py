@@ -58,9 +58,61 @@ class SourcesParams(NotebookParams):
         return self
 
 
+class PanelParams(NotebookParams):
+    """Parameters shared by notebooks that read the simulated activity panel."""
+
+    market: str = Field("US", min_length=1, description="market of the panel")
+    scale: float = Field(0.01, gt=0, le=1, description="fraction of the real user base")
+    seed: int = Field(20250119, ge=0, description="seed of the simulated panel")
+    figure_dpi: int = Field(150, ge=50, le=600, description="resolution of figures")
+
+
+class RetentionParams(PanelParams):
+    """``01_retention``: retention curves of the January arrivals."""
+
+    cohort_start: Day = Field(date(2025, 1, 13), description="first arrival day studied")
+    cohort_end: Day = Field(date(2025, 1, 19), description="last arrival day studied")
+    definition: Literal["classic", "unbounded"] = "unbounded"
+    holdout_days: int = Field(14, ge=1, le=120, description="days held out for model choice")
+    horizons: list[int] = Field([30, 90, 180, 365], min_length=1,
+                                description="days at which retention is projected")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.cohort_end < self.cohort_start:
+            raise ValueError("cohort_end must not be before cohort_start")
+        if any(h <= 0 for h in self.horizons):
+            raise ValueError("horizons must be positive numbers of days")
+        return self
+
+
+class ForecastParams(PanelParams):
+    """``02_dau_forecast``: DAU forecasts under scenarios, with backtests."""
+
+    forecast_start: Day = Field(date(2025, 3, 1), description="first forecast day")
+    horizon_days: int = Field(180, ge=1, le=730, description="days forecast")
+    scenario: Literal["fading", "renewed_shock", "no_influx"] = "fading"
+    interval_level: float = Field(0.8, gt=0, lt=1, description="prediction interval level")
+
+
+class AdoptionParams(NotebookParams):
+    """``03_merchant_adoption``: diffusion of merchants into the cross-border programme."""
+
+    market: Literal["US", "HK", "MO", "all"] = "all"
+    period_unit: Literal["week", "month"] = "week"
+    holdout_periods: int = Field(4, ge=1, le=52, description="periods held out")
+    effort_scenario: Literal["continue", "stop_ads"] = "stop_ads"
+    seed: int = Field(20250301, ge=0, description="seed of the simulated merchants")
+    bootstrap_draws: int = Field(200, ge=0, le=10000, description="bootstrap replicates")
+    figure_dpi: int = Field(150, ge=50, le=600, description="resolution of figures")
+
+
 #: Notebook name (file stem) → its parameter schema.
 SCHEMAS: dict[str, type[NotebookParams]] = {
     "00_sources": SourcesParams,
+    "01_retention": RetentionParams,
+    "02_dau_forecast": ForecastParams,
+    "03_merchant_adoption": AdoptionParams,
 }
 
 

@@ -50,6 +50,9 @@ $(REPORT_HTML) $(REPORT_PDF) &: $(QMDS) $(EXECUTED) $(RENDER_DEPS) | $(STAMP)
 
 report: $(REPORT_HTML) $(REPORT_PDF) ## Build everything: environment, notebooks, reports (HTML + PDF)
 
+data: $(STAMP) ## Build the default SIMULATED activity panel (build/data/, cached)
+	$(PY) -m analysis.panel
+
 test: $(STAMP) ## Run the test suite (sets up what it needs)
 	$(PY) -m pytest
 

@@ -311,32 +311,103 @@ def anchors_from_published(metrics: pd.DataFrame) -> pd.DataFrame:
     for r in m.itertuples(index=False):
         prov, metric, d0, d1 = r.provider, r.metric, r.period_start, r.period_end
         if prov == "Sensor Tower" and metric == "dau_peak_day":
-            rows.append(_anchor(r.id, "peak_day", d0, 1, 0, 1, prov,
-                                "US DAU peak day over the two months to 18 Feb",
-                                end=_PEAK_WINDOW[1], ref_start=_PEAK_WINDOW[0]))
+            rows.append(
+                _anchor(
+                    r.id,
+                    "peak_day",
+                    d0,
+                    1,
+                    0,
+                    1,
+                    prov,
+                    "US DAU peak day over the two months to 18 Feb",
+                    end=_PEAK_WINDOW[1],
+                    ref_start=_PEAK_WINDOW[0],
+                )
+            )
         elif prov == "Sensor Tower" and metric == "dau" and r.unit == "users":
-            rows.append(_anchor(r.id, "level", d0, r.value, 0.05, 1, prov,
-                                f"US DAU about {r.value:,.0f} on {d0.date()}"))
+            rows.append(
+                _anchor(
+                    r.id,
+                    "level",
+                    d0,
+                    r.value,
+                    0.05,
+                    1,
+                    prov,
+                    f"US DAU about {r.value:,.0f} on {d0.date()}",
+                )
+            )
         elif prov == "Sensor Tower" and metric == "dau_share_of_peak":
-            rows.append(_anchor(r.id, "share_of_peak", d0, r.value / 100, 0.03, 1, prov,
-                                f"DAU on {d0.date()} about {r.value:g} % of the peak"))
+            rows.append(
+                _anchor(
+                    r.id,
+                    "share_of_peak",
+                    d0,
+                    r.value / 100,
+                    0.03,
+                    1,
+                    prov,
+                    f"DAU on {d0.date()} about {r.value:g} % of the peak",
+                )
+            )
         elif prov == "Sensor Tower" and metric == "dau_avg_change":
-            rows.append(_anchor(r.id, "ratio_of_means", d0, 1 + r.value / 100, 0.03, 1, prov,
-                                f"mean DAU {d0.date()}..{d1.date()} {r.value:+g} % vs the "
-                                "7 days before", end=d1,
-                                ref_start=d0 - pd.Timedelta(days=7),
-                                ref_end=d0 - pd.Timedelta(days=1)))
+            rows.append(
+                _anchor(
+                    r.id,
+                    "ratio_of_means",
+                    d0,
+                    1 + r.value / 100,
+                    0.03,
+                    1,
+                    prov,
+                    f"mean DAU {d0.date()}..{d1.date()} {r.value:+g} % vs the 7 days before",
+                    end=d1,
+                    ref_start=d0 - pd.Timedelta(days=7),
+                    ref_end=d0 - pd.Timedelta(days=1),
+                )
+            )
         elif prov == "Similarweb" and metric == "dau" and r.unit == "users":
             if d0 < surge and r.qualifier == "at_most":
-                rows.append(_anchor(r.id, "upper_bound", d0, r.value, 0.05, 1, prov,
-                                    f"US DAU under {r.value:,.0f} on {d0.date()}"))
+                rows.append(
+                    _anchor(
+                        r.id,
+                        "upper_bound",
+                        d0,
+                        r.value,
+                        0.05,
+                        1,
+                        prov,
+                        f"US DAU under {r.value:,.0f} on {d0.date()}",
+                    )
+                )
             elif d0 < surge:
-                rows.append(_anchor(r.id, "level", d0, r.value, 0.05, 1, prov,
-                                    f"pre-surge US DAU about {r.value:,.0f}"))
+                rows.append(
+                    _anchor(
+                        r.id,
+                        "level",
+                        d0,
+                        r.value,
+                        0.05,
+                        1,
+                        prov,
+                        f"pre-surge US DAU about {r.value:,.0f}",
+                    )
+                )
             else:
-                rows.append(_anchor(r.id, "level", d0, r.value, 0.05, 0, prov,
-                                    f"US DAU {r.value:,.0f} on {d0.date()}: not fitted "
-                                    "(the calibration follows Sensor Tower after the surge)"))
+                rows.append(
+                    _anchor(
+                        r.id,
+                        "level",
+                        d0,
+                        r.value,
+                        0.05,
+                        0,
+                        prov,
+                        f"US DAU {r.value:,.0f} on {d0.date()}: not fitted "
+                        "(the calibration follows Sensor Tower after the surge)",
+                    )
+                )
     out = _frame(rows)
     need = {"peak_day", "level", "share_of_peak", "ratio_of_means"}
     kinds = set(out.loc[out["weight"] > 0, "kind"])
@@ -610,22 +681,37 @@ def calibrate(
         }  # fmt: skip
         if r.kind == "peak_day":
             peak = days[v]
-            row |= {"target": str(r.date.date()), "model": str(peak.date()),
-                    "within_tolerance": bool(peak == r.date), "tolerance": "exact day"}
+            row |= {
+                "target": str(r.date.date()),
+                "model": str(peak.date()),
+                "within_tolerance": bool(peak == r.date),
+                "tolerance": "exact day",
+            }
         elif r.kind in ("share_of_peak", "ratio_of_means"):
-            row |= {"target": r.value, "model": v, "difference_points": 100 * (v - r.value),
-                    "within_tolerance": bool(abs(v - r.value) <= r.tolerance + 1e-12),
-                    "tolerance": f"{100 * r.tolerance:g} points"}
+            row |= {
+                "target": r.value,
+                "model": v,
+                "difference_points": 100 * (v - r.value),
+                "within_tolerance": bool(abs(v - r.value) <= r.tolerance + 1e-12),
+                "tolerance": f"{100 * r.tolerance:g} points",
+            }
         elif r.kind == "upper_bound":
-            row |= {"target": f"<= {r.value:g}", "model": v,
-                    "within_tolerance": bool(v <= r.value * (1 + 1e-9)),
-                    "tolerance": "upper bound"}
+            row |= {
+                "target": f"<= {r.value:g}",
+                "model": v,
+                "within_tolerance": bool(v <= r.value * (1 + 1e-9)),
+                "tolerance": "upper bound",
+            }
         else:
             rel = v / r.value - 1
-            row |= {"target": r.value, "model": v, "relative_difference": rel,
-                    "log_ratio": float(np.log(v / r.value)),
-                    "within_tolerance": bool(abs(rel) <= r.tolerance + 1e-12),
-                    "tolerance": f"{100 * r.tolerance:g} %"}
+            row |= {
+                "target": r.value,
+                "model": v,
+                "relative_difference": rel,
+                "log_ratio": float(np.log(v / r.value)),
+                "within_tolerance": bool(abs(rel) <= r.tolerance + 1e-12),
+                "tolerance": f"{100 * r.tolerance:g} %",
+            }
         if not row["fitted"]:  # a comparison: how far, not pass/fail
             row.pop("within_tolerance", None)
             row.pop("tolerance", None)
@@ -805,7 +891,9 @@ def simulate_panel(
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
     if start < _d(params.organic_start):
-        raise ValueError(f"start {start} is before the model's organic_start {params.organic_start}")
+        raise ValueError(
+            f"start {start} is before the model's organic_start {params.organic_start}"
+        )
     out_dir = Path(out_dir) if out_dir is not None else config.GENERATED_DATA_DIR / "panel"
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / ACTIVITY_FILE
@@ -823,9 +911,10 @@ def simulate_panel(
     n_users = 0
     days = _calendar(params, end)
     try:
-        with _progress(days.size, progress) as bar, pq.ParquetWriter(
-            tmp, schema, compression="zstd"
-        ) as writer:
+        with (
+            _progress(days.size, progress) as bar,
+            pq.ParquetWriter(tmp, schema, compression="zstd") as writer,
+        ):
             buf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
             buffered = 0
 
@@ -875,8 +964,11 @@ def simulate_panel(
         "params": params.to_dict(),
         "calibration": calibration,
         "files": {
-            ACTIVITY_FILE: {"rows": int(n_rows), "active_users": int(n_users),
-                            "sha256": _sha256(target)},
+            ACTIVITY_FILE: {
+                "rows": int(n_rows),
+                "active_users": int(n_users),
+                "sha256": _sha256(target),
+            },
         },  # fmt: skip
     }
     ptmp = out_dir / f".{PARAMS_FILE}.tmp-{os.getpid()}"
@@ -921,16 +1013,32 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m analysis.simulate",
         description=f"Write a simulated RedNote US activity panel ({LABEL}).",
     )
-    ap.add_argument("--scale", type=_parse_scale, default=0.01,
-                    help="fraction of the real user base, in (0, 1] (default 0.01)")
-    ap.add_argument("--seed", type=_parse_seed, default=DEFAULT_SEED,
-                    help=f"random seed (default {DEFAULT_SEED})")
-    ap.add_argument("--out", type=Path, default=config.GENERATED_DATA_DIR / "panel",
-                    help="output directory (default: GENERATED_DATA_DIR/panel)")
+    ap.add_argument(
+        "--scale",
+        type=_parse_scale,
+        default=0.01,
+        help="fraction of the real user base, in (0, 1] (default 0.01)",
+    )
+    ap.add_argument(
+        "--seed",
+        type=_parse_seed,
+        default=DEFAULT_SEED,
+        help=f"random seed (default {DEFAULT_SEED})",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=config.GENERATED_DATA_DIR / "panel",
+        help="output directory (default: GENERATED_DATA_DIR/panel)",
+    )
     ap.add_argument("--start", type=_parse_date, default=DEFAULT_START)
     ap.add_argument("--end", type=_parse_date, default=DEFAULT_END)
-    ap.add_argument("--metrics", type=Path, default=None,
-                    help="published metrics CSV (default: config.PUBLISHED_METRICS_CSV)")
+    ap.add_argument(
+        "--metrics",
+        type=Path,
+        default=None,
+        help="published metrics CSV (default: config.PUBLISHED_METRICS_CSV)",
+    )
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)  # fmt: skip
     if args.start > args.end:

@@ -59,6 +59,8 @@ Input handling (all models)
 * ``y <= 0`` with ``log=True`` raises ``ValueError``.
 * a history shorter than a model needs raises ``ValueError``.
 * ``predict`` raises ``RuntimeError`` rather than return a non-finite forecast.
+* intervals always contain ``yhat`` (a bound on the wrong side of the point forecast,
+  possible with skewed empirical residuals, is clipped to it).
 
 Choice of the default, by backtest
 ----------------------------------

@@ -1,0 +1,358 @@
+"""Benchmark of ``analysis.cohorts`` on synthetic activity logs of 10^7 and 10^8 rows.
+
+Usage::
+
+    python benchmarks/bench_cohorts.py --rows 10e6,100e6 --repeats 3
+
+For each size it generates (once, cached under ``config.GENERATED_DATA_DIR / "bench"``) a
+Parquet log with ``rows / 50`` users over 120 days (``user_id`` int32, ``event_date``
+DATE, ``market``; sorted by user, 1M-row row groups; repeat events on a day included),
+then times, each in a fresh subprocess so that the peak resident memory
+(``getrusage(RUSAGE_SELF).ru_maxrss``) belongs to that measurement alone:
+
+- ``cohort_table`` and ``daily_active_users`` (the engine: per-user day bitmaps);
+- floors: a DuckDB scan of the same two columns (``max(user_id + 1), max(event_date +
+  1)``: forced to read every value) and the statistics-only query
+  ``min(user_id), max(event_date)`` (DuckDB answers it from Parquet metadata);
+- alternative approaches in DuckDB: ``count(DISTINCT user_id) GROUP BY day`` for DAU,
+  and DISTINCT user-days + first-active ``GROUP BY`` + join for the cohort table;
+- pandas (at the smallest size only): an idiomatic vectorized version and the slow
+  reference ``_reference_cohort_table`` / ``_reference_daily_active_users``;
+- at the smallest size, the same engine on a copy of the log sorted by date instead
+  of by user (row-group layout).
+
+Wall time is the median over ``--repeats`` runs inside the subprocess (pandas and the
+reference: ``--pandas-repeats``, default 1), measured after the imports. Prints a table
+and the ratios; no assertions. Goals on a 2-core machine: cohort table of 10^8 rows in
+<= 5 s with peak memory < 2 GB, >= 10x faster than pandas, within 2.5x of the bare scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from analysis import config
+
+BENCH_DIR = config.GENERATED_DATA_DIR / "bench"
+DAYS = 120
+EVENTS_PER_USER = 50
+START = np.datetime64("2025-01-01", "D")
+GEN_VERSION = 1
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def bench_file(rows: int, layout: str = "user") -> Path:
+    return (
+        BENCH_DIR
+        / f"events_{rows}_u{rows // EVENTS_PER_USER}_d{DAYS}_{layout}_v{GEN_VERSION}.parquet"
+    )
+
+
+def generate(rows: int, seed: int = 0) -> Path:
+    """A synthetic log of about ``rows`` events, sorted by user; cached."""
+    path = bench_file(rows)
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n_users = rows // EVENTS_PER_USER
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    schema = pa.schema([("user_id", pa.int32()), ("event_date", pa.date32()),
+                        ("market", pa.string())])  # fmt: skip
+    block = 200_000
+    t0 = time.perf_counter()
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
+        for b, lo in enumerate(range(0, n_users, block)):
+            rng = np.random.default_rng([seed, b])
+            n = min(block, n_users - lo)
+            # first day: surge-shaped (geometric from day 0), then a heavy tail of returns
+            first = np.minimum(rng.geometric(0.05, n) - 1, DAYS - 1)
+            k = np.maximum(rng.poisson(EVENTS_PER_USER, n), 1)
+            uid = np.repeat(np.arange(lo, lo + n, dtype=np.int32), k)
+            gap = np.minimum(rng.geometric(0.04, uid.size) - 1, DAYS)
+            day = np.minimum(first[uid - lo] + gap, DAYS - 1)
+            day[np.cumsum(k) - k] = first  # active on the first day
+            order = np.lexsort((day, uid))
+            uid, day = uid[order], day[order]
+            market = np.where(uid % 10 == 0, "CA", "US").astype(object)
+            w.write_table(
+                pa.table({"user_id": uid, "event_date": pa.array((START + day).astype("datetime64[D]")),
+                          "market": market}, schema=schema),
+                row_group_size=1_000_000,
+            )  # fmt: skip
+    os.replace(tmp, path)
+    print(f"  generated {path.name}: {pq.ParquetFile(path).metadata.num_rows:,} rows, "
+          f"{n_users:,} users in {time.perf_counter() - t0:.1f} s", file=sys.stderr)  # fmt: skip
+    return path
+
+
+def date_sorted_copy(path: Path, rows: int) -> Path:
+    out = bench_file(rows, "date")
+    if not out.is_file():
+        import duckdb
+
+        tmp = out.with_suffix(f".tmp-{os.getpid()}")
+        con = duckdb.connect()
+        con.execute(f"COPY (SELECT * FROM read_parquet('{path}') ORDER BY event_date) TO "
+                    f"'{tmp}' (FORMAT parquet, ROW_GROUP_SIZE 1000000, COMPRESSION zstd)")  # fmt: skip
+        os.replace(tmp, out)
+    return out
+
+
+# ------------------------------------------------------------------------------ workers
+
+
+def _pandas_cohort_table(path):
+    """Idiomatic vectorized pandas: dedupe, first day per user, count per (cohort, day)."""
+    import pandas as pd
+
+    df = pd.read_parquet(path, columns=["user_id", "event_date"]).drop_duplicates()
+    first = df.groupby("user_id")["event_date"].transform("min")
+    counts = df.groupby([first.rename("cohort_date"), "event_date"]).size()
+    return counts.reset_index(name="active_users")
+
+
+def _pandas_dau(path):
+    import pandas as pd
+
+    df = pd.read_parquet(path, columns=["user_id", "event_date"])
+    return df.groupby("event_date")["user_id"].nunique().reset_index(name="dau")
+
+
+def _duckdb(sql_body: str):
+    def run(path):
+        from analysis import cohorts
+
+        con = cohorts._connect()
+        try:
+            src = f"read_parquet('{path}')"
+            return con.execute(sql_body.format(src=src)).fetchall()
+        finally:
+            con.close()
+
+    return run
+
+
+CASES = {
+    "cohort_table": lambda p: __import__("analysis.cohorts", fromlist=["x"]).cohort_table(p),
+    "daily_active_users": lambda p: __import__(
+        "analysis.cohorts", fromlist=["x"]
+    ).daily_active_users(p),
+    "scan_floor": _duckdb("SELECT max(user_id + 1), max(event_date + 1) FROM {src}"),
+    "stats_floor": _duckdb("SELECT min(user_id), max(event_date) FROM {src}"),
+    "duckdb_count_distinct_dau": _duckdb(
+        "SELECT event_date, count(DISTINCT user_id) AS dau FROM {src} GROUP BY 1"
+    ),
+    "duckdb_distinct_join_cohorts": _duckdb(
+        "WITH ud AS (SELECT DISTINCT user_id, event_date FROM {src}), "
+        "f AS (SELECT user_id, min(event_date) AS c FROM ud GROUP BY 1) "
+        "SELECT c, event_date - c AS age, count(*) FROM ud JOIN f USING (user_id) GROUP BY 1, 2"
+    ),
+    "pandas_cohort_table": _pandas_cohort_table,
+    "pandas_dau": _pandas_dau,
+    "pandas_reference_cohort_table": lambda p: __import__(
+        "analysis.cohorts", fromlist=["x"]
+    )._reference_cohort_table(p),  # fmt: skip
+    "pandas_reference_dau": lambda p: __import__(
+        "analysis.cohorts", fromlist=["x"]
+    )._reference_daily_active_users(p),  # fmt: skip
+}
+
+
+def _status_mb(field: str) -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> None:
+    """Reset VmHWM to the current RSS (Linux >= 4.0), so the peak is this run's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_mb() -> float:
+    # VmHWM belongs to this process image; ru_maxrss can carry the parent's RSS at fork
+    hwm = _status_mb("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(case: str, path: str, repeats: int) -> None:
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+
+    import analysis.cohorts  # noqa: F401  (imports outside the timing)
+
+    _reset_peak()
+    base = _status_mb("VmRSS") or _peak_mb()
+    fn = CASES[case]
+    times = []
+    n_out = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn(path)
+        times.append(time.perf_counter() - t0)
+        n_out = len(out)
+        del out
+    print(json.dumps({"case": case, "times": times, "peak_rss_mb": _peak_mb(),
+                      "base_rss_mb": base, "result_rows": n_out}))  # fmt: skip
+
+
+def measure(case: str, path: Path, repeats: int, timeout: float) -> dict:
+    cmd = [sys.executable, __file__, "--_worker", case, str(path), str(repeats)]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"case": case, "error": f"timeout after {timeout:.0f} s"}
+    if r.returncode != 0:
+        return {"case": case, "error": (r.stderr.strip().splitlines() or ["?"])[-1][:120]}
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    res["median"] = statistics.median(res["times"])
+    return res
+
+
+# --------------------------------------------------------------------------------- main
+
+
+def _fmt_rows(n: int) -> str:
+    return f"{n / 1e6:g}M"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--rows", default="10e6,100e6", help="comma-separated sizes (default 10e6,100e6)"
+    )
+    ap.add_argument("--repeats", type=int, default=3, help="runs per measurement (median)")
+    ap.add_argument("--pandas-repeats", type=int, default=1)
+    ap.add_argument(
+        "--pandas-max-rows",
+        type=float,
+        default=10e6,
+        help="run pandas only up to this size (default 10e6)",
+    )
+    ap.add_argument(
+        "--skip-alternatives",
+        action="store_true",
+        help="skip the DuckDB DISTINCT-based alternatives",
+    )
+    ap.add_argument("--timeout", type=float, default=900.0, help="per measurement, seconds")
+    ap.add_argument("--_worker", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)  # fmt: skip
+    if args._worker:
+        case, path, repeats = args._worker
+        worker(case, path, int(repeats))
+        return 0
+    try:
+        sizes = [int(float(x)) for x in args.rows.split(",") if x.strip()]
+    except ValueError:
+        ap.error(f"--rows: not a comma-separated list of numbers: {args.rows!r}")
+    if not sizes or min(sizes) <= 0 or args.repeats < 1:
+        ap.error("--rows must be positive and --repeats >= 1")
+
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
+          f"(shared machine: timings include contention)")  # fmt: skip
+    results: dict[int, dict[str, dict]] = {}
+    for rows in sizes:
+        path = generate(rows)
+        cases = ["scan_floor", "stats_floor", "daily_active_users", "cohort_table"]
+        if not args.skip_alternatives:
+            cases += ["duckdb_count_distinct_dau", "duckdb_distinct_join_cohorts"]
+        res = {}
+        for case in cases:
+            res[case] = measure(case, path, args.repeats, args.timeout)
+            print(f"  {_fmt_rows(rows):>6} {case:32s} {res[case].get('median', float('nan')):8.3f} s "
+                  f"{res[case].get('error', '')}", file=sys.stderr, flush=True)  # fmt: skip
+        if rows <= args.pandas_max_rows:
+            for case in ("pandas_dau", "pandas_cohort_table", "pandas_reference_dau",
+                         "pandas_reference_cohort_table"):  # fmt: skip
+                res[case] = measure(case, path, args.pandas_repeats, args.timeout)
+                print(f"  {_fmt_rows(rows):>6} {case:32s} "
+                      f"{res[case].get('median', float('nan')):8.3f} s {res[case].get('error', '')}",
+                      file=sys.stderr, flush=True)  # fmt: skip
+            dpath = date_sorted_copy(path, rows)
+            for case in ("daily_active_users", "cohort_table"):
+                res[case + " [date-sorted file]"] = measure(case, dpath, args.repeats, args.timeout)
+        results[rows] = res
+
+    print()
+    print(f"{'rows':>6}  {'measurement':42s} {'median s':>9} {'runs':>5} {'peak RSS MB':>11} "
+          f"{'RSS after imports':>17}")  # fmt: skip
+    for rows, res in results.items():
+        for case, r in res.items():
+            if "error" in r:
+                print(f"{_fmt_rows(rows):>6}  {case:42s} {'—':>9}  error: {r['error']}")
+                continue
+            print(f"{_fmt_rows(rows):>6}  {case:42s} {r['median']:9.3f} {len(r['times']):5d} "
+                  f"{r['peak_rss_mb']:11.0f} {r['base_rss_mb']:17.0f}")  # fmt: skip
+    print()
+    print("ratios (median wall time):")
+
+    def med(res, c):
+        return res.get(c, {}).get("median")
+
+    for rows, res in results.items():
+        t = functools.partial(med, res)
+
+        for fn, pd_case, ref_case, alt_case in (
+            ("cohort_table", "pandas_cohort_table", "pandas_reference_cohort_table",
+             "duckdb_distinct_join_cohorts"),
+            ("daily_active_users", "pandas_dau", "pandas_reference_dau",
+             "duckdb_count_distinct_dau"),
+        ):  # fmt: skip
+            if t(fn) is None:
+                continue
+            parts = []
+            if t("scan_floor"):
+                parts.append(f"{t(fn) / t('scan_floor'):6.1f}x the bare scan")
+            if t(alt_case):
+                parts.append(f"{t(alt_case) / t(fn):5.1f}x faster than {alt_case}")
+            if t(pd_case):
+                parts.append(f"{t(pd_case) / t(fn):6.1f}x faster than vectorized pandas")
+            if t(ref_case):
+                parts.append(f"{t(ref_case) / t(fn):7.1f}x faster than the pandas reference")
+            print(f"{_fmt_rows(rows):>6}  {fn:19s} " + ", ".join(parts))
+    big = max(results)
+    ct = results[big].get("cohort_table", {})
+    if "median" in ct:
+        floor = results[big].get("scan_floor", {}).get("median")
+        print()
+        print(f"goals at {_fmt_rows(big)} rows: cohort_table {ct['median']:.2f} s (goal <= 5 s: "
+              f"{'met' if ct['median'] <= 5 else 'MISSED'}), peak RSS {ct['peak_rss_mb']:.0f} MB "
+              f"(goal < 2048: {'met' if ct['peak_rss_mb'] < 2048 else 'MISSED'})"
+              + (f", {ct['median'] / floor:.1f}x the bare scan (goal <= 2.5x: "
+                 f"{'met' if ct['median'] / floor <= 2.5 else 'MISSED'})" if floor else ""))  # fmt: skip
+    small = min(results)
+    s = results[small]
+    if "median" in s.get("cohort_table", {}) and "median" in s.get("pandas_cohort_table", {}):
+        r = s["pandas_cohort_table"]["median"] / s["cohort_table"]["median"]
+        print(f"goal at {_fmt_rows(small)} rows: >= 10x faster than vectorized pandas: {r:.1f}x "
+              f"({'met' if r >= 10 else 'MISSED'})")  # fmt: skip
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -157,7 +157,7 @@ def bench_dataset(
     times: dict[str, list[float]] = {name: [] for name in models}
     results: dict[str, dict[str, float]] = {}
     warm = df.iloc[:-300]  # warm-up (imports, compiled code, caches), not timed
-    for name, (run, override) in models.items():
+    for run, override in models.values():
         if override is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -68,21 +68,27 @@ window or model the censoring.
 
 Implementation
 --------------
-Every call opens its own in-memory DuckDB connection with a memory limit, a spill
-directory and ``threads`` = the usable cores, and streams the source with
-``read_parquet`` (projection push-down: only the needed columns are read), so logs
-larger than memory are fine. The work is done in two aggregations:
+Every call opens its own in-memory DuckDB connection with a memory limit
+(``DEFAULT_MEMORY_LIMIT``), a spill directory under ``config.BUILD_DIR`` and ``threads``
+= the usable cores, and streams the source with ``read_parquet`` (projection push-down:
+only the needed columns are read), so logs larger than memory are fine. Three steps:
 
-1. one pass over the events, ``GROUP BY user`` (and, for logs longer than 256 days, a
-   256-day chunk), which keeps per user a bitmap of active days in up to four 64-bit
-   words (``bit_or(1 << day)``: duplicates on a day collapse for free), the first and
-   last active day, and the counts used for validation. With dense integer user ids
-   DuckDB uses its perfect-hash aggregate for this step;
-2. a second, small aggregation over users that sums each bit per cohort.
+0. counts, null counts and the date range -- answered from the Parquet footers'
+   statistics when the columns are plain (no scan);
+1. **the only pass over the events**: ``GROUP BY user`` (and, for logs longer than 256
+   days, a 256-day chunk) keeping per user a bitmap of active days in up to four
+   64-bit words (``bit_or(1 << day)``: repeat events on a day collapse for free). With
+   dense integer user ids DuckDB runs this as a perfect-hash aggregate. A user's first
+   and last active days are read off the bitmap (lowest / highest set bit);
+2. a small aggregation over users that counts, per cohort (and chunk), how many users
+   have each bit set -- 16 sums per 64-bit word, each adding four 16-bit lanes
+   ``(bits >> i) & 0x0001000100010001`` at once, over buckets of <= 32767 users so
+   that no lane overflows -- and a histogram of (cohort, last active day) that gives
+   ``active_on_or_after`` by a reverse cumulative sum.
 
-The result is the same as ``count(DISTINCT user_id)`` per (cohort, day) but avoids the
-hash table of all distinct user-days, which is ~6x slower and needs several GB on 10^8
-events (see ``benchmarks/bench_cohorts.py``). ``_reference_cohort_table`` and
+The result equals ``count(DISTINCT user_id)`` per (cohort, day) but avoids hashing all
+distinct user-days, which is several times slower and needs GBs at 10^8 events (see
+``benchmarks/bench_cohorts.py``). ``_reference_cohort_table`` and
 ``_reference_daily_active_users`` are slow, direct pandas implementations used by the
 tests to check this one.
 """
@@ -113,6 +119,8 @@ __all__ = [
 REQUIRED_COLUMNS = ("user_id", "event_date")
 DEFAULT_MEMORY_LIMIT = "2GB"
 _WORD = 64  # bits per bitmap word
+_LANE_BITS, _N_LANES = 16, 4  # lanes of a word in the per-bit counting sums
+_LANE_MAX = (1 << (_LANE_BITS - 1)) - 1  # users per lane-sum group (32767)
 _MAX_WORDS = 4  # words per (user, chunk) row: chunks of 256 days
 _EPOCH = dt.date(1970, 1, 1)
 # DuckDB uses a perfect hash table for GROUP BY on integer keys whose range fits in this
@@ -282,6 +290,11 @@ def _run(
         con.close()
 
 
+def _ctz_sql(x: str) -> str:
+    """Index of the lowest set bit of UBIGINT ``x`` (NULL when x = 0)."""
+    return f"(CASE WHEN {x} = 0 THEN NULL ELSE bit_count(xor({x}, {x} - 1)) - 1 END)"
+
+
 def _run_on(con, source, want, cohort, by_market, as_of) -> _Result:  # noqa: C901
     src = _open(con, source)
     need = list(REQUIRED_COLUMNS)
@@ -303,12 +316,28 @@ def _run_on(con, source, want, cohort, by_market, as_of) -> _Result:  # noqa: C9
         except duckdb.Error as e:
             raise CohortInputError(f"DuckDB failed on the activity log{where}: {e}") from e
 
-    # Pass 0: row count and date range (served from Parquet statistics when possible).
-    n_rows, lo, hi = q(f"SELECT count(*), min({ev}), max({ev}) FROM {src.sql}").fetchone()
+    # Pass 0: counts and date range (served from Parquet statistics when possible).
+    n_rows, n_user, n_date, lo, hi, n_market, n_inst = q(
+        f'SELECT count(*), count("user_id"), count({ev}), min({ev}), max({ev}), '
+        + ('count("market"), ' if by_market else "0, ")
+        + (f"count({inst}) " if has_install else "0 ")
+        + f"FROM {src.sql}"
+    ).fetchone()
     if n_rows == 0:
         raise CohortInputError(f"empty activity log (0 rows){where}")
-    if lo is None:
-        raise CohortInputError(f"all {n_rows} events have a null event_date{where}")
+    if n_user < n_rows:
+        raise CohortInputError(f"{n_rows - n_user} of {n_rows} events have a null user_id{where}")
+    if n_date < n_rows:
+        raise CohortInputError(
+            f"{n_rows - n_date} of {n_rows} events have a null event_date{where}"
+        )
+    if by_market and n_market < n_rows:
+        raise CohortInputError(f"{n_rows - n_market} of {n_rows} events have a null market{where}")
+    if has_install and want == "cohorts" and cohort == "install" and n_inst < n_rows:
+        raise CohortInputError(
+            f"{n_rows - n_inst} of {n_rows} events have a null install_date{where}; "
+            "install cohorts need it for every user"
+        )
     lo, hi = _as_date(lo), _as_date(hi)
     if as_of is not None:
         end = _as_date(as_of)
@@ -334,62 +363,69 @@ def _run_on(con, source, want, cohort, by_market, as_of) -> _Result:  # noqa: C9
 
     keys = ['"market"', '"user_id"'] if by_market else ['"user_id"']
     key_list = ", ".join(keys)
-    inner = [*keys, f"({ev} - DATE '{lo}') AS ed"]
+    # day number r (within the chunk) as UBIGINT: shifts need no casts
+    if chunked:
+        inner = [*keys, f"CAST(({ev} - DATE '{lo}') // {span} AS INTEGER) AS ch",
+                 f"CAST(({ev} - DATE '{lo}') % {span} AS UBIGINT) AS r"]  # fmt: skip
+    else:
+        inner = [*keys, f"CAST({ev} - DATE '{lo}' AS UBIGINT) AS r"]
     if has_install:
         inner.append(f"({inst} - DATE '{lo}') AS inst")
-    if chunked:
-        mid = f"*, (ed // {span}) AS ch, (ed % {span}) AS r"
-    else:
-        mid = "*, 0 AS ch, ed AS r"
+    one = "CAST(1 AS UBIGINT)"
     words = []
     for j in range(k):
         if k == 1:
-            words.append("bit_or(CAST(1 AS UBIGINT) << CAST(r AS UBIGINT)) AS b0")
+            words.append(f"bit_or({one} << r) AS b0")
             continue
         cond = []
         if j > 0:
             cond.append(f"r >= {j * _WORD}")
         if j < k - 1:
             cond.append(f"r < {(j + 1) * _WORD}")
+        shift = "r" if j == 0 else f"(r - {j * _WORD})"
         words.append(
-            f"bit_or(CASE WHEN {' AND '.join(cond)} THEN CAST(1 AS UBIGINT) << "
-            f"CAST(r - {j * _WORD} AS UBIGINT) ELSE CAST(0 AS UBIGINT) END) AS b{j}"
+            f"bit_or(CASE WHEN {' AND '.join(cond)} THEN {one} << {shift} "
+            f"ELSE CAST(0 AS UBIGINT) END) AS b{j}"
         )
-    aggs = [*words, "count(*) AS n", "count(ed) AS nd"]
-    if want == "cohorts":
-        aggs += ["min(ed) AS f", "max(ed) AS l"]
+    aggs = list(words)
     if has_install:
-        aggs += ["min(ed) AS fe", "min(inst) AS imin", "max(inst) AS imax", "count(inst) AS ni"]
+        aggs += ["min(inst) AS imin", "max(inst) AS imax"]
     group = key_list + (", ch" if chunked else "")
     # Pass 1: the only pass over the events.
     q(
         f"CREATE TEMP TABLE agg AS SELECT {group}{'' if chunked else ', 0 AS ch'}, "
-        f"{', '.join(aggs)} FROM (SELECT {mid} FROM (SELECT {', '.join(inner)} "
-        f"FROM {src.sql})) GROUP BY {group}"
+        f"{', '.join(aggs)} FROM (SELECT {', '.join(inner)} FROM {src.sql}) GROUP BY {group}"
     )
 
-    # Validation on the (small) per-user aggregate.
-    n_null_user, n_null_market, n_null_date = q(
-        'SELECT coalesce(sum(n) FILTER (WHERE "user_id" IS NULL), 0), '
-        + ('coalesce(sum(n) FILTER (WHERE "market" IS NULL), 0), ' if by_market else "0, ")
-        + "coalesce(sum(n - nd), 0) FROM agg"
-    ).fetchone()
-    if n_null_user:
-        raise CohortInputError(f"{n_null_user} of {n_rows} events have a null user_id{where}")
-    if n_null_market:
-        raise CohortInputError(f"{n_null_market} of {n_rows} events have a null market{where}")
-    if n_null_date:
-        raise CohortInputError(f"{n_null_date} of {n_rows} events have a null event_date{where}")
-    if has_install:
-        per_user = (
-            f"(SELECT {key_list}, min(fe) AS fe, min(imin) AS imin, max(imax) AS imax, "
-            f"sum(ni) AS ni, sum(n) AS n FROM agg GROUP BY {key_list})"
-            if chunked
-            else "agg"
+    if want == "cohorts" or has_install:
+        # first (f) and last (l) active day of each row, from its bitmap
+        first = " ".join(f"WHEN b{j} <> 0 THEN {j * _WORD} + {_ctz_sql(f'b{j}')}" for j in range(k))
+        smear = [f"b{j} AS s{j}" for j in range(k)]
+        sub = f"SELECT *, {', '.join(smear)} FROM agg"
+        for sh in (1, 2, 4, 8, 16, 32):  # s = b | b >> 1 | b >> 2 | ...: ones up to the msb
+            cols = ", ".join(f"s{j} | (s{j} >> {sh}) AS s{j}" for j in range(k))
+            sub = f"SELECT * REPLACE ({cols}) FROM ({sub})"
+        last = " ".join(
+            f"WHEN s{j} <> 0 THEN {j * _WORD} + bit_count(s{j}) - 1" for j in reversed(range(k))
         )
-        n_multi, n_before, n_null_inst = q(
-            "SELECT count(*) FILTER (WHERE imin <> imax), count(*) FILTER (WHERE fe < imin), "
-            f"coalesce(sum(n - ni), 0) FROM {per_user}"
+        q(
+            f"CREATE TEMP TABLE agg2 AS SELECT * EXCLUDE ({', '.join(f's{j}' for j in range(k))}), "
+            f"ch * {span} + (CASE {first} END) AS f, ch * {span} + (CASE {last} END) AS l "
+            f"FROM ({sub})"
+        )
+        q("DROP TABLE agg")
+        q("ALTER TABLE agg2 RENAME TO agg")
+        if chunked:
+            ucols = f"min(f) AS f, max(l) AS l{', min(imin) AS imin, max(imax) AS imax' if has_install else ''}"
+            q(f"CREATE TEMP TABLE users AS SELECT {key_list}, {ucols} FROM agg GROUP BY {key_list}")
+            users_tbl = "users"
+        else:
+            users_tbl = "agg"
+
+    if has_install:
+        n_multi, n_before = q(
+            "SELECT count(*) FILTER (WHERE imin <> imax), count(*) FILTER (WHERE f < imin) "
+            f"FROM {users_tbl}"
         ).fetchone()
         if n_multi:
             raise CohortInputError(
@@ -401,44 +437,49 @@ def _run_on(con, source, want, cohort, by_market, as_of) -> _Result:  # noqa: C9
             raise CohortInputError(
                 f"{n_ev} event(s) of {n_before} user(s) have event_date before install_date{where}"
             )
-        if n_null_inst and want == "cohorts" and cohort == "install":
-            raise CohortInputError(
-                f"{n_null_inst} of {n_rows} events have a null install_date{where}; "
-                "install cohorts need it for every user"
-            )
+
     mkey = '"market"' if by_market else "''"
-    bit_sums = ", ".join(
-        f"CAST(sum((b{j} >> {i}) & 1) AS BIGINT) AS c{j * _WORD + i}"
+    # Pass 2: per-bit counts. Four 16-bit lanes per sum: (b >> i) & LANES picks bits i,
+    # i+16, i+32, i+48 into separate lanes, so 16 sums count a 64-bit word. A lane holds
+    # at most 32767 users (the top lane must stay below 2**63), hence the row buckets.
+    n_agg = q("SELECT count(*) FROM agg").fetchone()[0]
+    n_buckets = max(1, -(-n_agg // _LANE_MAX))
+    lanes = sum(1 << (_LANE_BITS * L) for L in range(_N_LANES))
+    lane_sums = ", ".join(
+        f"CAST(sum(CAST((b{j} >> {i}) & {lanes} AS BIGINT)) AS BIGINT) AS s{j}_{i}"
         for j in range(k)
-        for i in range(_WORD)
+        for i in range(_LANE_BITS)
     )
     if want == "dau":
-        rows = q(f"SELECT {mkey} AS mk, ch, {bit_sums} FROM agg GROUP BY ALL").fetchnumpy()
+        rows = q(
+            f"SELECT {mkey} AS mk, ch, rowid % {n_buckets} AS bk, {lane_sums} FROM agg GROUP BY ALL"
+        ).fetchnumpy()
         users = None
     else:
         cexpr = "imin" if cohort == "install" else "f"
         if chunked:
-            q(
-                f"CREATE TEMP TABLE users AS SELECT {key_list}, min(f) AS f, max(l) AS l"
-                f"{', min(imin) AS imin' if has_install else ''} FROM agg GROUP BY {key_list}"
-            )
             rows = q(
-                f"SELECT {mkey} AS mk, u.{cexpr} AS c, a.ch, "
-                + bit_sums.replace("sum((b", "sum((a.b")
+                f"SELECT {mkey} AS mk, u.{cexpr} AS c, a.ch, a.rowid % {n_buckets} AS bk, "
+                + lane_sums.replace("CAST((b", "CAST((a.b")
                 + f" FROM agg a JOIN users u USING ({key_list}) GROUP BY ALL"
             ).fetchnumpy()
-            users_tbl = "users"
         else:
             rows = q(
-                f"SELECT {mkey} AS mk, {cexpr} AS c, ch, {bit_sums} FROM agg GROUP BY ALL"
+                f"SELECT {mkey} AS mk, {cexpr} AS c, ch, rowid % {n_buckets} AS bk, "
+                f"{lane_sums} FROM agg GROUP BY ALL"
             ).fetchnumpy()
-            users_tbl = "agg"
         users = q(
             f"SELECT {mkey} AS mk, {cexpr} AS c, l, count(*) AS n FROM {users_tbl} GROUP BY ALL"
         ).fetchnumpy()
 
     # ---- to dense numpy matrices, one per market key
-    bits = np.stack([np.asarray(rows[f"c{i}"], dtype=np.int64) for i in range(k * _WORD)], axis=1)
+    n_out = len(rows["ch"])
+    bits = np.empty((n_out, k * _WORD), dtype=np.int64)
+    for j in range(k):
+        for i in range(_LANE_BITS):
+            v = np.asarray(rows[f"s{j}_{i}"], dtype=np.int64)
+            for L in range(_N_LANES):
+                bits[:, j * _WORD + i + _LANE_BITS * L] = (v >> (_LANE_BITS * L)) & 0xFFFF
     ch = np.asarray(rows["ch"], dtype=np.int64)
     mk = np.asarray(rows["mk"], dtype=object)
     n_cols = max(n_days, (int(ch.max()) + 1) * span if ch.size else n_days)

@@ -329,3 +329,15 @@ def test_unparsable_dates():
     df = pd.DataFrame({"user_id": [1, 2], "event_date": ["2025-01-01", "yesterday"]})
     with pytest.raises(ValueError, match="unparsable date"):
         C.cohort_table(df)
+
+
+def test_lane_buckets(log, monkeypatch):
+    # force many buckets of <= 3 users in the per-bit counting sums
+    monkeypatch.setattr(C, "_LANE_MAX", 3)
+    for kw in ({}, {"by_market": True}, {"cohort": "install"}):
+        pd.testing.assert_frame_equal(
+            C.cohort_table(log, **kw), C._reference_cohort_table(log, **kw)
+        )
+    pd.testing.assert_frame_equal(C.daily_active_users(log), C._reference_daily_active_users(log))
+    long = _random_log(seed=3, n_users=12, n_days=300)  # chunked layout
+    pd.testing.assert_frame_equal(C.cohort_table(long), C._reference_cohort_table(long))

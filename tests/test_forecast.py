@@ -241,6 +241,21 @@ def test_arima_recovers_weekly_pattern_and_trend():
     assert m.results_.params.shape == (1,)  # statsmodels results kept
 
 
+def test_design_ahead_equals_statsmodels_out_of_sample():
+    df, _ = synthetic_log_series(n=800)
+    m = F.ARIMAForecaster(trend=True).fit(df)
+    assert m.yearly_order_ == 10
+    X_in = m.dp_.in_sample().to_numpy()
+    X_out = m.dp_.out_of_sample(400).to_numpy()
+    n_ahead = len(m._X_ahead)
+    assert np.allclose(X_out[:n_ahead], m._X_ahead)
+    ext = pd.date_range(df["ds"].iloc[0], periods=800 + 400)
+    assert np.allclose(m._design_matrix(ext, True), np.vstack([X_in, X_out]))
+    # beyond the precomputed rows predict falls back to out_of_sample: same numbers
+    long = m.predict(400)
+    assert np.allclose(long["yhat"].iloc[:n_ahead], m.predict(n_ahead)["yhat"])
+
+
 def test_default_forecaster_is_arima_and_follows_level():
     m = F.default_forecaster()
     assert isinstance(m, F.ARIMAForecaster) and m.order == (1, 1, 1)

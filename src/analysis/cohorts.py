@@ -144,16 +144,19 @@ def _threads() -> int:
 
 def _connect(memory_limit: str | None = None, threads: int | None = None):
     """An in-memory DuckDB connection with bounded memory and a spill directory."""
+    spill = config.BUILD_DIR / "duckdb_tmp"
+    spill.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
         ":memory:",
         config={
             "memory_limit": memory_limit or DEFAULT_MEMORY_LIMIT,
             "threads": int(threads or _threads()),
-            "temp_directory": str(config.BUILD_DIR / "duckdb_tmp"),
+            "temp_directory": str(spill),
             "preserve_insertion_order": False,
         },
     )
     con.execute(f"SET perfect_ht_threshold = {_PERFECT_HT_BITS}")
+    con.execute("SET enable_progress_bar = false")
     try:
         con.execute("SET TimeZone = 'UTC'")
     except duckdb.Error:  # pragma: no cover - ICU not available

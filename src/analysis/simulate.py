@@ -85,8 +85,8 @@ and level after the surge, and uses **Similarweb only for the pre-surge baseline
 (which Sensor Tower does not publish). Similarweb's 3.4 M US DAU on 13 Jan (and its
 blog's 32.5 M / 14.9 M on 19/20 Jan, an order of magnitude above its own figure) is not
 fitted; ``params.json`` (``calibration.comparisons``) reports how far the fit lands
-from it -- with the default anchors the fitted curve is about 1.5 M on 13 Jan, roughly
-55 % below Similarweb's figure, since Sensor Tower's implied peak is only about 3 M.
+from it -- with the default anchors the fitted curve is about 1.5 M on 13 Jan, about
+56 % below Similarweb's figure, since Sensor Tower's implied peak is only about 3 M.
 
 Output
 ------

@@ -124,6 +124,25 @@ def test_cross_validation_accepts_factory_and_explicit_cutoffs():
         F.cross_validation(df, initial="10 days", period="5 days", horizon="400 days")
 
 
+def test_cross_validation_clones_and_warm_starts_without_touching_the_instance():
+    df, _ = synthetic_log_series(n=500)
+    model = F.ARIMAForecaster(order=(1, 0, 0), yearly_order=0)
+    cv = F.cross_validation(
+        df, initial="300 days", period="60 days", horizon="30 days", model=model
+    )
+    assert cv["cutoff"].nunique() == 4
+    assert model.start_params is None and not hasattr(model, "results_")
+    # warm-starting changes the optimiser's starting point, not the answer
+    cold = F.cross_validation(
+        df,
+        initial="300 days",
+        period="60 days",
+        horizon="30 days",
+        model=lambda: F.ARIMAForecaster(order=(1, 0, 0), yearly_order=0),
+    )
+    assert np.allclose(cv["yhat"], cold["yhat"], rtol=1e-3)
+
+
 def tiny_cv():
     c1, c2 = pd.Timestamp("2020-01-10"), pd.Timestamp("2020-01-20")
     return pd.DataFrame(

@@ -291,7 +291,10 @@ class BaseForecaster:
 
     def predict(self, horizon: Any) -> pd.DataFrame:
         """Forecast ``horizon`` days ahead (int), or at the given future dates."""
-        dates = self._future(horizon)
+        return self._predict_at(self._future(horizon))
+
+    def _predict_at(self, dates: pd.DatetimeIndex) -> pd.DataFrame:
+        """``predict`` at dates already checked to be daily and after the history."""
         steps = np.asarray((dates - self.last_date_).days, dtype=int)
         mean, lo, hi = self._forecast(int(steps.max()))
         idx = steps - 1
@@ -1226,11 +1229,12 @@ def cross_validation(
         if target.empty:
             continue
         m = make(prev)
-        if isinstance(m, BaseForecaster):
+        if isinstance(m, BaseForecaster):  # data validated once above
             m._fit_clean(history)
+            pred = m._predict_at(pd.DatetimeIndex(target["ds"]))
         else:
             m.fit(history)
-        pred = m.predict(target[["ds"]].reset_index(drop=True))
+            pred = m.predict(target[["ds"]].reset_index(drop=True))
         frames.append(
             pd.DataFrame(
                 {

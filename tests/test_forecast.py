@@ -130,7 +130,7 @@ def test_cross_validation_clones_and_warm_starts_without_touching_the_instance()
     cv = F.cross_validation(
         df, initial="300 days", period="60 days", horizon="30 days", model=model
     )
-    assert cv["cutoff"].nunique() == 4
+    assert cv["cutoff"].nunique() == 3
     assert model.start_params is None and not hasattr(model, "results_")
     # warm-starting changes the optimiser's starting point, not the answer
     cold = F.cross_validation(

@@ -204,6 +204,16 @@ def print_table(label: str, table: pd.DataFrame) -> None:
             ratios = " ".join(f"{r[c + ' / prophet']:.2f}" for c in mape_cols)
             line += f" {r['speedup_vs_prophet']:8.1f}  {ratios}"
         print(line)
+    # the rule that chose analysis.forecast.default_forecaster() (see its docstring)
+    ours_stat = table[~table.index.str.startswith(("naive", "seasonal naive", "Prophet"))]
+    ok = ours_stat[(ours_stat["coverage"] >= 0.75) & (ours_stat["coverage"] <= 0.85)]
+    if len(ok):
+        score = ok[mape_cols].mean(axis=1).round(4)
+        best = ok.assign(score=score).sort_values(["score", "time_s"]).index[0]
+        print(
+            f"selection rule (lowest mean bucket MAPE with coverage in 0.75-0.85, then "
+            f"speed): {best} (mean MAPE {score[best]:.4f})"
+        )
     if has_ref:
         d, p = table.iloc[0], table.loc["Prophet"]
         beats = all(d[c] < p[c] for c in mape_cols)

@@ -110,7 +110,8 @@ cutoffs: 2019-07-06, 2020-01-02, 2020-06-30) every model fails after the COVID-1
 collapse: default MAPE 0.518 / 1.572 / 1.720 / 2.624 against Prophet's 0.233 / 0.925 /
 2.022 / 3.380, coverage 0.38 (Prophet 0.26), 4.1x faster (0.31 s vs 1.28 s). Prophet's
 short-horizon lead comes from the 2020-06-30 cutoff, where Melbourne's second lockdown
-(July 2020) cut counts from ~13,000 to ~5,500 a day: Prophet's downward trend happened to
+(from 9 July 2020, as listed in Prophet's "Handling shocks" documentation, which uses this
+series) cut counts from ~13,000 to ~5,500 a day: Prophet's downward trend happened to
 anticipate it, our level model forecast the June level. Three cutoffs, one of them
 hit by an unforeseeable shock, cannot rank models; the lesson for the RedNote question is
 that no model here forecasts a regime change, and intervals say nothing about one

@@ -76,7 +76,8 @@ errors fitted to the last 365 days, empirical 80 % intervals. It was chosen by
 ``benchmarks/bench_forecast.py`` with this rule: on Prophet's Peyton Manning example with
 Prophet's protocol (initial 730 days, period 180 days, horizon 365 days, 11 cutoffs), the
 lowest mean of the four bucket MAPEs among the candidates whose 80 % interval coverage
-lies in 0.75-0.85, ties broken by speed. Figures from one run of that script (Prophet
+lies in 0.75-0.85 (then coverage closest to 0.80, then speed; the script prints the
+winner). Figures from one run of that script (Prophet
 1.5.0, default settings; wall time = median of 3 interleaved repeats of fit on the whole
 series + cross-validation, 2 shared and busy cores, BLAS single-threaded; the speed-up
 was 10.5x in an earlier run on a less loaded machine, so read it as "10-15x"):

@@ -190,6 +190,38 @@ def test_performance_metrics_by_hand():
         F.performance_metrics(cv, metrics=["r2"])
 
 
+@pytest.mark.filterwarnings("ignore:The inplace keyword")  # inside prophet, pandas 3
+def test_against_prophet_diagnostics_when_installed():
+    """Same cutoffs and metrics as prophet.diagnostics (optional extra; skipped without)."""
+    diag = pytest.importorskip("prophet.diagnostics")
+    rng = np.random.default_rng(5)
+    ds = pd.date_range("2016-01-01", "2020-12-31")
+    ds = ds[rng.random(len(ds)) > 0.1]  # 10 % of the days missing
+    frame = pd.DataFrame({"ds": ds})
+    for h, i, p in [("365 days", "730 days", "180 days"), ("30 days", "400 days", "45 days")]:
+        args = (pd.Timedelta(h), pd.Timedelta(i), pd.Timedelta(p))
+        assert F.generate_cutoffs(ds, *args) == diag.generate_cutoffs(frame, *args)
+    n = 600
+    cv = pd.DataFrame(
+        {
+            "cutoff": pd.to_datetime("2020-01-01")
+            + pd.to_timedelta(rng.integers(0, 3, n) * 50, "D"),
+            "y": rng.uniform(1, 10, n),
+            "yhat": rng.uniform(1, 10, n),
+        }
+    )
+    cv["ds"] = cv["cutoff"] + pd.to_timedelta(rng.integers(1, 40, n), "D")
+    cv["yhat_lower"] = cv["yhat"] - rng.uniform(0, 3, n)
+    cv["yhat_upper"] = cv["yhat"] + rng.uniform(0, 3, n)
+    metrics = ["mse", "rmse", "mae", "mape", "smape", "coverage"]
+    for window in (0.0, 0.05, 0.1, 0.37, 1.0):
+        ours = F.performance_metrics(cv, metrics=list(metrics), rolling_window=window)
+        theirs = diag.performance_metrics(cv, metrics=list(metrics), rolling_window=window)
+        assert list(ours["horizon"]) == list(theirs["horizon"])
+        for m in metrics:
+            assert np.allclose(ours[m], theirs[m]), (window, m)
+
+
 def test_horizon_buckets_by_hand():
     cv = tiny_cv()
     b = F.horizon_buckets(cv, buckets=((1, 2), (3, 3)))

@@ -682,7 +682,6 @@ class ARIMAForecaster(_DeterministicForecaster):
         return mod.filter(params)
 
     def _fit_joint(self, z: pd.Series) -> None:
-        import statsmodels.api as sm  # noqa: F401
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
         if self.intervals not in ("empirical", "gaussian"):
@@ -692,8 +691,8 @@ class ARIMAForecaster(_DeterministicForecaster):
         X = self.dp_.in_sample()
         observed = z.notna().to_numpy()
         self.observed_ = observed
-        ols = sm.OLS(z.to_numpy()[observed], X.to_numpy()[observed]).fit()
-        self.regression_params_ = ols.params
+        ols = np.linalg.lstsq(X.to_numpy()[observed], z.to_numpy()[observed], rcond=None)[0]
+        self.regression_params_ = ols
         d = self.order[1]
         exog = X.drop(columns=["const"]) if d > 0 else X
         mod = SARIMAX(
@@ -703,7 +702,7 @@ class ARIMAForecaster(_DeterministicForecaster):
             trend="n",
             concentrate_scale=True,
         )
-        beta = ols.params[1:] if d > 0 else ols.params
+        beta = ols[1:] if d > 0 else ols
         start = np.r_[beta, self._default_start()]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

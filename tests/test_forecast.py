@@ -451,6 +451,12 @@ def test_cohort_forecaster_equals_hand_convolution():
     # e.g. day 3: 7 + 100 * 0.3 + 50 * 0.4 + 0 * 0.6 + 20 * 1 = 77
     assert hand[3] == 77.0
     assert np.allclose(got, hand)
+    # a baseline Series (string dates) gives the same numbers
+    base = pd.Series(7.0, index=[str(d.date()) for d in dates])
+    m2 = F.CohortForecaster(Table(), baseline=base, installs=installs).fit()
+    assert np.allclose(m2.predict(dates)["yhat"], hand)
+    with pytest.raises(ValueError, match="does not cover"):
+        m2.predict(pd.date_range("2025-01-13", periods=10))
     # before the first install: baseline only; int horizon counts from the origin
     assert np.allclose(m.predict(pd.to_datetime(["2025-01-01"]))["yhat"], 7.0)
     assert m.predict(2)["ds"].iloc[0] == pd.Timestamp("2025-01-13")

@@ -1010,7 +1010,8 @@ class CohortForecaster:
     def _baseline_values(self, dates: pd.DatetimeIndex) -> np.ndarray:
         b = self.baseline
         if isinstance(b, pd.Series):
-            vals = b.reindex(_as_dates(b.index, "baseline index")).reindex(dates)
+            vals = pd.Series(b.to_numpy(dtype=float), index=_as_dates(b.index, "baseline index"))
+            vals = vals.reindex(dates)
             if vals.isna().any():
                 raise ValueError("baseline Series does not cover all forecast dates")
             out = vals.to_numpy(float)

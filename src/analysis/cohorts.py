@@ -156,7 +156,12 @@ def _connect(memory_limit: str | None = None, threads: int | None = None):
         },
     )
     con.execute(f"SET perfect_ht_threshold = {_PERFECT_HT_BITS}")
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        # Inside a Jupyter kernel without ipywidgets DuckDB refuses to change the setting
+        # at all; there the bar is already off, so nothing is lost.
+        pass
     try:
         con.execute("SET TimeZone = 'UTC'")
     except duckdb.Error:  # pragma: no cover - ICU not available

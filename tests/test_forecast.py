@@ -302,6 +302,9 @@ def test_design_ahead_equals_statsmodels_out_of_sample():
     assert np.allclose(X_out[:n_ahead], m._X_ahead)
     ext = pd.date_range(df["ds"].iloc[0], periods=800 + 400)
     assert np.allclose(m._design_matrix(ext, True), np.vstack([X_in, X_out]))
+    # the memoized matrix for a shorter index is the fresh one
+    short = pd.date_range(df["ds"].iloc[0], periods=500)
+    assert np.array_equal(m._design_matrix(short, True), m._build_design(short, True))
     # beyond the precomputed rows predict falls back to out_of_sample: same numbers
     long = m.predict(400)
     assert np.allclose(long["yhat"].iloc[:n_ahead], m.predict(n_ahead)["yhat"])

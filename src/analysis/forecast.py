@@ -341,7 +341,11 @@ class BaseForecaster:
         mean, lo, hi = mean[idx], lo[idx], hi[idx]
         if self.log:
             mean, lo, hi = np.exp(mean), np.exp(lo), np.exp(hi)
-        out = pd.DataFrame(
+        if not (np.isfinite(mean).all() and np.isfinite(lo).all() and np.isfinite(hi).all()):
+            raise RuntimeError(
+                f"{type(self).__name__} produced a non-finite forecast; check the input data"
+            )
+        return pd.DataFrame(
             {
                 "ds": dates,
                 "yhat": mean,
@@ -349,7 +353,6 @@ class BaseForecaster:
                 "yhat_upper": np.maximum(hi, mean),
             }
         )
-        return _finite_frame(out, type(self).__name__)
 
 
 # --------------------------------------------------------------------------------------
@@ -454,6 +457,11 @@ def _empirical_z(std_resid: np.ndarray, width: float) -> tuple[float, float] | N
     return float(lo), float(hi)
 
 
+#: Memo of deterministic design matrices (see ``_DeterministicForecaster._design_matrix``).
+_DESIGN_CACHE: dict[tuple[Any, ...], np.ndarray] = {}
+_DESIGN_CACHE_SIZE = 16
+
+
 class _DeterministicForecaster(BaseForecaster):
     """Deterministic terms by OLS, then a statsmodels dynamic model on the residual."""
 
@@ -495,8 +503,28 @@ class _DeterministicForecaster(BaseForecaster):
         )
 
     def _design_matrix(self, index: pd.DatetimeIndex, weekly_dummies: bool) -> np.ndarray:
-        """``self._design(index).in_sample()`` as an array, built term by term (the same
-        columns in the same order, at half the cost of DeterministicProcess's checks)."""
+        """``self._design(index).in_sample()`` as a read-only array.
+
+        Built term by term (the same columns in the same order, at half the cost of
+        DeterministicProcess's checks) and memoized: for a daily index every column is
+        a function of the first date and the position only, so the matrix for a
+        shorter index starting on the same day is a slice of a longer one (in
+        cross_validation every cutoff shares the first date).
+        """
+        key = (index[0], self.yearly_order_, bool(weekly_dummies), bool(self.trend))
+        cacheable = index.freq == "D"
+        cached = _DESIGN_CACHE.get(key) if cacheable else None
+        if cached is not None and len(cached) >= len(index):
+            return cached[: len(index)]
+        X = self._build_design(index, weekly_dummies)
+        if cacheable:
+            if len(_DESIGN_CACHE) >= _DESIGN_CACHE_SIZE:
+                _DESIGN_CACHE.pop(next(iter(_DESIGN_CACHE)))
+            X.flags.writeable = False
+            _DESIGN_CACHE[key] = X
+        return X
+
+    def _build_design(self, index: pd.DatetimeIndex, weekly_dummies: bool) -> np.ndarray:
         from statsmodels.tsa.deterministic import CalendarFourier, DeterministicProcess
 
         base = DeterministicProcess(
@@ -507,7 +535,7 @@ class _DeterministicForecaster(BaseForecaster):
             period=7 if weekly_dummies else None,
         ).in_sample()
         if not self.yearly_order_:
-            return base.to_numpy()
+            return base.to_numpy(dtype=float, copy=True)
         yearly = CalendarFourier("YE", self.yearly_order_).in_sample(index)
         return np.column_stack([base.to_numpy(), yearly.to_numpy()])
 
@@ -1261,9 +1289,11 @@ def cross_validation(
     make = _make_model(model)
     frames = []
     prev = None
+    ds_values = data["ds"].to_numpy()  # sorted by _validate_frame
     for c in cut:
-        history = data[data["ds"] <= c]
-        target = data[(data["ds"] > c) & (data["ds"] <= c + horizon_td)]
+        k = int(np.searchsorted(ds_values, np.datetime64(c), side="right"))
+        j = int(np.searchsorted(ds_values, np.datetime64(c + horizon_td), side="right"))
+        history, target = data.iloc[:k], data.iloc[k:j]
         if len(history) < 2:
             raise ValueError("less than two data points before cutoff; increase initial")
         if target.empty:

@@ -467,9 +467,6 @@ class _DeterministicForecaster(BaseForecaster):
 
     _min_days = 28
     _weekly_dummies = True
-    # L-BFGS-B stopping rule: relative change of the mean log-likelihood < factr * eps
-    # (scipy's default 1e7 would be ~2e-9; 1e10 is ~2e-6, far below sampling error).
-    _factr = 1e10
     _design_ahead = 366
     dynamics_window: int | None = None
 
@@ -706,7 +703,7 @@ class ARIMAForecaster(_DeterministicForecaster):
         start = self.start_params
         if start is None or len(np.atleast_1d(start)) != mod.k_params:
             start = self._default_start()
-        params = mod.fit(start_params=start, disp=False, return_params=True, factr=self._factr)
+        params = mod.fit(start_params=start, disp=False, return_params=True)
         return mod.filter(params)
 
     def _fit_joint(self, z: pd.Series) -> None:

@@ -7,9 +7,10 @@ Sources named in the test names:
   unbounded retention equals survival exactly); independent of ``analysis.simulate``.
 * ``expected_curves`` -- :func:`analysis.simulate.expected_cohort_curves`, the exact
   expectation of the simulated panel (a separate implementation from the helpers').
-* ``brief_anchors`` -- :data:`analysis.simulate.DEFAULT_ANCHORS`, the published figures
-  of the brief hard-coded (Sensor Tower peak on 19 Jan 2025, about 0.9 M = about 30 %
-  of the peak on 18 Feb, -17 % on 20-22 Jan vs 13-19 Jan; Similarweb pre-surge level).
+* ``brief_anchors`` -- :func:`analysis.simulate.load_anchors`, the published figures
+  selected from data/raw/published_metrics.csv (Sensor Tower peak on 19 Jan 2025, about
+  0.9 M = about 30 % of the peak on 18 Feb, -17 % on 20-22 Jan vs 13-19 Jan; Similarweb
+  pre-surge level).
 * ``panel`` -- a small panel written by :func:`analysis.simulate.simulate_panel` and
   counted independently with pyarrow.
 """
@@ -271,8 +272,8 @@ def brief_dau() -> pd.DataFrame:
 def test_dau_anchor_check_brief_anchors():
     scale = 0.01
     dau = brief_dau().assign(dau=lambda d: d["dau"] * scale)  # a panel at 1 %
-    check = rr.dau_anchor_check(dau, simulate.DEFAULT_ANCHORS, scale)
-    assert len(check) == (simulate.DEFAULT_ANCHORS["weight"] > 0).sum()  # fitted only
+    check = rr.dau_anchor_check(dau, simulate.load_anchors(), scale)
+    assert len(check) == (simulate.load_anchors()["weight"] > 0).sum()  # fitted only
     assert check["within"].all(), check
     c = check.set_index("kind")
     assert c.loc["share_of_peak", "panel"] == pytest.approx(0.30)
@@ -281,7 +282,7 @@ def test_dau_anchor_check_brief_anchors():
     # move the peak: the peak-day figure is no longer matched, and the share of peak drops
     moved = dau.copy()
     moved.loc[moved["date"] == "2025-01-25", "dau"] = 4.0e6 * scale
-    bad = rr.dau_anchor_check(moved, simulate.DEFAULT_ANCHORS, scale).set_index("kind")
+    bad = rr.dau_anchor_check(moved, simulate.load_anchors(), scale).set_index("kind")
     assert not bad.loc["peak_day", "within"]
     assert not bad.loc["share_of_peak", "within"]
     text = rr.describe_anchors(check)
@@ -297,7 +298,7 @@ def test_dau_anchor_check_missing_day_brief_anchors():
     dau = brief_dau()
     dau = dau[dau["date"] != "2025-02-18"]
     with pytest.raises(ValueError, match="2025-02-18"):
-        rr.dau_anchor_check(dau, simulate.DEFAULT_ANCHORS, 1.0)
+        rr.dau_anchor_check(dau, simulate.load_anchors(), 1.0)
 
 
 # ------------------------------------------------------------------ formatting, results
@@ -370,7 +371,7 @@ def test_plots_return_axes_synthetic(fitted, table):
     assert [t.get_text() for t in ax.texts] == ["day 30", "day 365"]
     plt.close(ax.figure)
     dau = brief_dau()
-    check = rr.dau_anchor_check(dau, simulate.DEFAULT_ANCHORS, 1.0)
+    check = rr.dau_anchor_check(dau, simulate.load_anchors(), 1.0)
     ax = rr.plot_dau_check(dau, check, 1.0)
     labels = ax.get_legend_handles_labels()[1]
     assert "Sensor Tower: implied peak (level / share)" in labels

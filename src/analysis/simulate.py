@@ -127,7 +127,6 @@ __all__ = [
     "WEEKLY",
     "PanelParams",
     "Calibration",
-    "DEFAULT_ANCHORS",
     "anchors_from_published",
     "load_anchors",
     "install_curve",
@@ -249,32 +248,6 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     for c in ("date", "end", "ref_start", "ref_end"):
         df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
     return df
-
-
-def _default_anchors() -> pd.DataFrame:
-    """The published figures of the brief, hard-coded (used when no CSV is at hand)."""
-    return _frame([
-        _anchor("peak_day", "peak_day", "2025-01-19", 1, 0, 1, "Sensor Tower",
-                "US DAU peak day over the two months to 18 Feb", end=_PEAK_WINDOW[1],
-                ref_start=_PEAK_WINDOW[0]),
-        _anchor("dau_2025-02-18", "level", "2025-02-18", 900_000, 0.05, 1, "Sensor Tower",
-                "US DAU about 0.9 M on 18 Feb"),
-        _anchor("share_of_peak", "share_of_peak", "2025-02-18", 0.30, 0.03, 1,
-                "Sensor Tower", "18 Feb DAU about 30 % of the peak"),
-        _anchor("avg_change", "ratio_of_means", "2025-01-20", 0.83, 0.03, 1, "Sensor Tower",
-                "mean DAU 20-22 Jan about 17 % below 13-19 Jan", end="2025-01-22",
-                ref_start="2025-01-13", ref_end="2025-01-19"),
-        _anchor("dau_2025-01-06", "level", "2025-01-06", 300_000, 0.05, 1, "Similarweb",
-                "pre-surge US DAU about 300,000 (about 6 Jan)"),
-        _anchor("dau_2025-01-12", "upper_bound", "2025-01-12", 700_000, 0.05, 1,
-                "Similarweb", "US DAU under 700,000 on 12 Jan"),
-        _anchor("dau_2025-01-13", "level", "2025-01-13", 3_400_000, 0.05, 0, "Similarweb",
-                "US DAU about 3.4 M on 13 Jan: not fitted (disagrees with Sensor Tower)"),
-    ])  # fmt: skip
-
-
-#: The anchors of the brief, hard-coded; :func:`load_anchors` prefers the curated CSV.
-DEFAULT_ANCHORS = _default_anchors()
 
 
 def anchors_from_published(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -423,19 +396,12 @@ def anchors_from_published(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_anchors(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Anchors from ``config.PUBLISHED_METRICS_CSV`` (validated by
-    ``analysis.sources.load_published_metrics`` when available); the hard-coded
-    :data:`DEFAULT_ANCHORS` if the file does not exist."""
-    path = Path(path) if path is not None else config.PUBLISHED_METRICS_CSV
-    if not path.is_file():
-        return DEFAULT_ANCHORS.copy()
-    try:
-        from analysis.sources import load_published_metrics
-    except ImportError:  # pragma: no cover - loader not available
-        metrics = pd.read_csv(path)
-    else:
-        metrics = load_published_metrics(path)
-    return anchors_from_published(metrics)
+    """Anchors from ``config.PUBLISHED_METRICS_CSV``, validated by
+    :func:`analysis.sources.load_published_metrics` (the published figures live in that
+    file only; there is no hard-coded copy)."""
+    from analysis.sources import load_published_metrics
+
+    return anchors_from_published(load_published_metrics(path))
 
 
 # ---------------------------------------------------------------------- the model curves

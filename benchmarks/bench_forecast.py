@@ -58,6 +58,9 @@ DATASETS = {
     "peyton_manning (log views)": "prophet_example_wp_log_peyton_manning.csv",
     "pedestrians_covid (counts)": "prophet_example_pedestrians_covid.csv",
 }
+#: Relative difference in mean bucket MAPE treated as a tie when choosing the default:
+#: merely changing the optimiser's stopping tolerance moved bucket MAPEs by up to 2 %.
+MAPE_TIE = 0.01
 GOALS = "goals for the default: MAPE < Prophet in every bucket, coverage 0.75-0.85, >= 10x faster"
 
 
@@ -208,13 +211,15 @@ def print_table(label: str, table: pd.DataFrame) -> None:
     ours_stat = table[~table.index.str.startswith(("naive", "seasonal naive", "Prophet"))]
     ok = ours_stat[(ours_stat["coverage"] >= 0.75) & (ours_stat["coverage"] <= 0.85)]
     if len(ok):
-        score = ok[mape_cols].mean(axis=1).round(4)
-        gap = (ok["coverage"] - 0.8).abs().round(3)
-        ranked = ok.assign(score=score, gap=gap).sort_values(["score", "gap", "time_s"])
-        best = ranked.index[0]
+        score = ok[mape_cols].mean(axis=1)
+        tied = ok[score <= score.min() * (1 + MAPE_TIE)]
+        gap = (tied["coverage"] - 0.8).abs().round(3)
+        best = tied.assign(gap=gap).sort_values(["gap", "time_s"]).index[0]
         print(
-            "selection rule (lowest mean bucket MAPE among coverage 0.75-0.85, then "
-            f"coverage closest to 0.80, then speed): {best} (mean MAPE {score[best]:.4f})"
+            f"selection rule (coverage 0.75-0.85; mean bucket MAPE within {MAPE_TIE:.0%} "
+            f"of the best {score.min():.4f} counts as tied; then coverage closest to "
+            f"0.80; then speed): {best} (mean MAPE {score[best]:.4f}; tied: "
+            f"{', '.join(tied.index)})"
         )
     if has_ref:
         d, p = table.iloc[0], table.loc["Prophet"]

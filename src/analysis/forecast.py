@@ -32,7 +32,8 @@ Forecasters
     with installs from ``install_scenario`` ("fading", "renewed_shock", "no_influx").
 
 The statistical forecasters keep the statsmodels results object of their dynamic model
-as ``results_`` (the OLS coefficients of the deterministic part are
+as ``results_`` (and statsmodels' fit warnings, e.g. non-convergence, in
+``fit_warnings_`` rather than printing them) (the OLS coefficients of the deterministic part are
 ``regression_params_``, for the columns of ``dp_``, the DeterministicProcess). They work
 on log y when ``log=True`` (the default), so ``yhat`` is the forecast *median*
 ``exp(E[log y])``, and the interval bounds are the exponentiated log-scale bounds. The
@@ -159,9 +160,6 @@ __all__ = [
 
 #: Horizon buckets (days, inclusive) used to summarize backtests.
 BUCKETS: tuple[tuple[int, int], ...] = ((1, 30), (31, 90), (91, 180), (181, 365))
-
-_PRED_COLUMNS = ["ds", "yhat", "yhat_lower", "yhat_upper"]
-
 
 # --------------------------------------------------------------------------------------
 # input handling
@@ -576,9 +574,11 @@ class _DeterministicForecaster(BaseForecaster):
         first = 0 if window is None else max(0, len(resid) - int(window))
         self.observed_ = observed[first:]
         self.resid_ = resid[first:]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             self.results_ = self._fit_dynamics(self.resid_)
+        # statsmodels' warnings (e.g. ConvergenceWarning) are kept here, not printed
+        self.fit_warnings_ = list(dict.fromkeys(str(w.message) for w in caught))
         self._calibrate()
 
     def _regress_in_differences(self) -> bool:

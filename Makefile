@@ -53,6 +53,13 @@ report: $(REPORT_HTML) $(REPORT_PDF) ## Build everything: environment, notebooks
 data: $(STAMP) ## Build the default SIMULATED activity panel (build/data/, cached)
 	$(PY) -m analysis.panel
 
+bench: $(STAMP) ## Run the benchmarks (installs the optional Prophet extra; minutes)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[dev,bench]'
+	$(PY) benchmarks/bench_retention.py
+	$(PY) benchmarks/bench_adoption.py
+	$(PY) benchmarks/bench_forecast.py
+	$(PY) benchmarks/bench_cohorts.py
+
 test: $(STAMP) ## Run the test suite (sets up what it needs)
 	$(PY) -m pytest
 

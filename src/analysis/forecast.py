@@ -32,9 +32,9 @@ Forecasters
     with installs from ``install_scenario`` ("fading", "renewed_shock", "no_influx").
 
 The statistical forecasters keep the statsmodels results object of their dynamic model
-as ``results_`` (and statsmodels' fit warnings, e.g. non-convergence, in
-``fit_warnings_`` rather than printing them) (the OLS coefficients of the deterministic part are
-``regression_params_``, for the columns of ``dp_``, the DeterministicProcess). They work
+as ``results_``, statsmodels' fit warnings (e.g. non-convergence) in ``fit_warnings_``
+rather than printing them, and the OLS coefficients of the deterministic part in
+``regression_params_`` (for the columns of ``dp_``, the DeterministicProcess). They work
 on log y when ``log=True`` (the default), so ``yhat`` is the forecast *median*
 ``exp(E[log y])``, and the interval bounds are the exponentiated log-scale bounds. The
 dynamic model is fitted to the last ``dynamics_window`` days (default 365) of the
@@ -733,9 +733,10 @@ class ARIMAForecaster(_DeterministicForecaster):
         )
         beta = ols[1:] if d > 0 else ols
         start = np.r_[beta, self._default_start()]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             self.results_ = mod.fit(start_params=start, disp=False, cov_type="none")
+        self.fit_warnings_ = list(dict.fromkeys(str(w.message) for w in caught))
         self._exog_cols = list(exog.columns)
         self._calibrate()
 

@@ -123,6 +123,22 @@ hit by an unforeseeable shock, cannot rank models; the lesson for the RedNote qu
 that no model here forecasts a regime change, and intervals say nothing about one
 (use the cohort scenarios for that).
 
+Examples
+--------
+>>> import pandas as pd
+>>> from analysis import forecast as F
+>>> fc = F.default_forecaster().fit(dau).predict(180)  # doctest: +SKIP
+>>> cv = F.cross_validation(history, initial="730 days", period="180 days",
+...                         horizon="365 days")  # doctest: +SKIP
+>>> F.horizon_buckets(cv)  # MAPE, coverage by 1-30 / 31-90 / 91-180 / 181-365  # doctest: +SKIP
+>>> past = pd.Series(installs_so_far, index=dates_so_far)  # doctest: +SKIP
+>>> future = F.install_scenario("renewed_shock", "2025-02-19", 180, initial=5e4,
+...                             half_life=10, shock_date="2025-04-05",
+...                             shock_size=3e5)  # doctest: +SKIP
+>>> model = F.CohortForecaster(sbg_fit, baseline=4e5,
+...                            installs=pd.concat([past, future]))  # doctest: +SKIP
+>>> model.fit(dau).predict(180)  # DAU with retention-uncertainty bands  # doctest: +SKIP
+
 Backtesting
 -----------
 ``cross_validation`` and ``performance_metrics`` follow Prophet's

@@ -146,3 +146,17 @@ def test_failing_cell_keeps_previous_outputs(tmp_path):
                for o in c.get("outputs", []))
     assert previous_nb.read_text() == "previous executed notebook"
     assert json.loads(previous_res.read_text()) == {"previous": True}
+
+
+@pytest.mark.slow
+def test_scratch_run_with_relative_output(tmp_path):
+    """A run written outside build/notebooks keeps its results beside it, even when the
+    output path is relative to the caller's directory (the kernel runs elsewhere)."""
+    env = {**os.environ, "ANALYSIS_BUILD_DIR": str(tmp_path / "build")}
+    proc = run([PY, "-m", "analysis.runner", str(NB), "--params",
+                str(config.PARAMS_DIR / "00_sources.yaml"), "--output",
+                "scratch/00_sources.ipynb"], env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((tmp_path / "scratch" / "00_sources.results.json").read_text())
+    assert results["numbers"]["n_figures"]["value"] > 0
+    assert not (tmp_path / "build" / "results").exists()  # the build's results untouched

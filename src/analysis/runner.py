@@ -96,10 +96,11 @@ def run_notebook(
     if not notebook.is_file():
         raise ParameterError(f"{notebook}: no such notebook")
     params_file = Path(params_file) if params_file else config.PARAMS_DIR / f"{name}.yaml"
-    output = Path(output) if output else config.EXECUTED_DIR / f"{name}.ipynb"
+    # Absolute: the kernel runs in the notebook's directory, not in the caller's.
+    output = (Path(output) if output else config.EXECUTED_DIR / f"{name}.ipynb").resolve()
     # Results of the build's own notebooks go to build/results/ (which the reports and
     # the provenance appendix read); a run written elsewhere keeps its results beside it.
-    if output.resolve().parent == config.EXECUTED_DIR.resolve():
+    if output.parent == config.EXECUTED_DIR.resolve():
         results_path = config.RESULTS_DIR / f"{output.stem}.json"
     else:
         results_path = output.with_suffix(".results.json")

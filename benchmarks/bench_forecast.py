@@ -109,8 +109,8 @@ def candidates(already_log: bool, quick: bool) -> dict[str, tuple[Callable, int 
         )
     out.update(
         {
-            "ARIMA(1,1,1) errors, window 730 days": (
-                ours(lambda: F.ARIMAForecaster(dynamics_window=730)),
+            "ARIMA(1,1,1) errors, window 365 days": (
+                ours(lambda: F.ARIMAForecaster(dynamics_window=365)),
                 None,
             ),
             "ARIMA(1,1,1) errors, whole history": (

@@ -83,5 +83,5 @@ def test_provenance_markdown_states_commit_params_checksums_versions(tmp_path):
     text = provenance.provenance_markdown(info)
     assert info["git"]["commit"] in text
     assert "| 00_x | `params/x.yaml` | `market` | `US` |" in text
-    assert "| `data/raw/a.csv` | `abc123` |" in text
+    assert "- `data/raw/a.csv`  \n  SHA-256 `abc123`" in text
     assert "pandas" in text and "Built:" in text

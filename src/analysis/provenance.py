@@ -130,9 +130,10 @@ def provenance_markdown(info: dict) -> str:
     for name, nb in info["notebooks"].items():
         for key, value in nb["parameters"].items():
             lines.append(f"| {name} | `{nb['params_file']}` | `{key}` | `{value}` |")
-    lines += ["", "**Data files read (SHA-256)**", "", "| file | SHA-256 |", "|---|---|"]
+    # A list, not a table: a 64-character digest beside a long path overflows a PDF page.
+    lines += ["", "**Data files read (SHA-256)**", ""]
     for path, digest in info["files_read"].items():
-        lines.append(f"| `{path}` | `{digest}` |")
+        lines.append(f"- `{path}`  \n  SHA-256 `{digest}`")
     lines += ["", "**Package versions**", "", "| package | version |", "|---|---|"]
     for name, version in info["versions"].items():
         lines.append(f"| {name} | {version} |")

@@ -121,6 +121,7 @@ from scipy.optimize import least_squares
 from scipy.special import betaln, roots_jacobi
 
 from analysis import config
+from analysis.results import write_json_atomic
 
 __all__ = [
     "LABEL",
@@ -937,9 +938,7 @@ def simulate_panel(
             },
         },  # fmt: skip
     }
-    ptmp = out_dir / f".{PARAMS_FILE}.tmp-{os.getpid()}"
-    ptmp.write_text(json.dumps(_jsonable(info), indent=2, ensure_ascii=False) + "\n")
-    os.replace(ptmp, out_dir / PARAMS_FILE)
+    write_json_atomic(out_dir / PARAMS_FILE, _jsonable(info))
     return target
 
 

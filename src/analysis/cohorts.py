@@ -271,7 +271,8 @@ class _Result:
     by_key: dict[object, _Counts]
 
 
-def _as_date(x) -> dt.date:
+def as_date(x) -> dt.date:
+    """A calendar day from a date, datetime, Timestamp or ISO string."""
     if isinstance(x, dt.datetime):
         return x.date()
     if isinstance(x, dt.date):
@@ -346,9 +347,9 @@ def _run_on(con, source, want, cohort, by_market, as_of) -> _Result:  # noqa: C9
             f"{n_rows - n_inst} of {n_rows} events have a null install_date{where}; "
             "install cohorts need it for every user"
         )
-    lo, hi = _as_date(lo), _as_date(hi)
+    lo, hi = as_date(lo), as_date(hi)
     if as_of is not None:
-        end = _as_date(as_of)
+        end = as_date(as_of)
         if hi > end:
             n_after = q(f"SELECT count(*) FROM {src.sql} WHERE {ev} > DATE '{end}'").fetchone()[0]
             raise CohortInputError(

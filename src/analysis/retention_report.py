@@ -49,7 +49,6 @@ Functions
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -117,14 +116,6 @@ FAMILY_COLOURS = {
 TRUTH_COLOUR = "#222222"
 
 
-def _day(x) -> dt.date:
-    if isinstance(x, dt.datetime):
-        return x.date()
-    if isinstance(x, dt.date):
-        return x
-    return pd.Timestamp(x).date()
-
-
 # ------------------------------------------------------------------------------ cohorts
 
 
@@ -138,12 +129,12 @@ def cohort_events(panel_path: str | Path, cohort_start, cohort_end,
     begins before the panel's first day (those cohorts would be left-truncated: users
     who churned before the panel began are missing, so their size is understated).
     """
-    c0, c1 = _day(cohort_start), _day(cohort_end)
+    c0, c1 = cohorts.as_date(cohort_start), cohorts.as_date(cohort_end)
     if c1 < c0:
         raise ValueError(f"cohort_end {c1} is before cohort_start {c0}")
     dataset = pads.dataset(str(panel_path))
     first = pc.min(dataset.to_table(columns=["event_date"])["event_date"]).as_py()
-    if first is not None and c0 < _day(first):
+    if first is not None and c0 < cohorts.as_date(first):
         raise ValueError(f"cohort_start {c0} is before the panel's first day {first}: the "
                          f"cohorts would be left-truncated; start on or after {first}")
     flt = (pads.field("install_date") >= c0) & (pads.field("install_date") <= c1)

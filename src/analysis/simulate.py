@@ -121,6 +121,7 @@ from scipy.optimize import least_squares
 from scipy.special import betaln, roots_jacobi
 
 from analysis import config
+from analysis.cohorts import as_date
 from analysis.results import write_json_atomic
 
 __all__ = [
@@ -190,7 +191,7 @@ class PanelParams:
                 raise ValueError(f"PanelParams.{name} must be in (0, 1)")
         if len(self.weekly) != 7 or not all(0 < x <= 1 for x in self.weekly):
             raise ValueError("PanelParams.weekly must be 7 multipliers in (0, 1]")
-        if not _d(self.organic_start) < _d(self.surge_start) <= _d(self.deadline):
+        if not as_date(self.organic_start) < as_date(self.surge_start) <= as_date(self.deadline):
             raise ValueError("need organic_start < surge_start <= deadline")
 
     def to_dict(self) -> dict:
@@ -212,14 +213,6 @@ class Calibration:
     @property
     def ok(self) -> bool:
         return bool(self.report["all_within_tolerance"])
-
-
-def _d(x) -> dt.date:
-    if isinstance(x, dt.datetime):
-        return x.date()
-    if isinstance(x, dt.date):
-        return x
-    return pd.Timestamp(x).date()
 
 
 # ------------------------------------------------------------------------------ anchors
@@ -409,7 +402,7 @@ def load_anchors(path: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 def _calendar(params: PanelParams, end) -> pd.DatetimeIndex:
-    return pd.date_range(params.organic_start, _d(end), freq="D")
+    return pd.date_range(params.organic_start, as_date(end), freq="D")
 
 
 def _weekly(params: PanelParams, days: pd.DatetimeIndex) -> np.ndarray:
@@ -496,7 +489,7 @@ def expected_cohort_curves(params: PanelParams, cohort_date, end=DEFAULT_END) ->
     the last observed age, and :math:`E_\\pi` by Gauss-Jacobi quadrature.
     """
     s = pd.Timestamp(cohort_date)
-    H = (pd.Timestamp(_d(end)) - s).days
+    H = (pd.Timestamp(as_date(end)) - s).days
     if H < 0:
         raise ValueError(f"cohort_date {s.date()} is after end {end}")
     a, b = params.churn_a, params.churn_b
@@ -737,7 +730,7 @@ _SCHEMA = pa.schema([
 
 
 def _epoch(d) -> int:
-    return (_d(d) - dt.date(1970, 1, 1)).days
+    return (as_date(d) - dt.date(1970, 1, 1)).days
 
 
 def _beta(rng, mean, conc, n):
@@ -854,10 +847,10 @@ def simulate_panel(
         raise ValueError(f"scale must be in (0, 1], not {scale!r}")
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
-    start, end = _d(start), _d(end)
+    start, end = as_date(start), as_date(end)
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
-    if start < _d(params.organic_start):
+    if start < as_date(params.organic_start):
         raise ValueError(
             f"start {start} is before the model's organic_start {params.organic_start}"
         )
@@ -1008,7 +1001,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)  # fmt: skip
     if args.start > args.end:
         ap.error(f"--start {args.start} is after --end {args.end}")
-    if args.start < _d(PanelParams.organic_start):
+    if args.start < as_date(PanelParams.organic_start):
         ap.error(f"--start must be on or after {PanelParams.organic_start}")
     if args.metrics is not None and not args.metrics.is_file():
         ap.error(f"--metrics: no such file: {args.metrics}")

@@ -170,6 +170,16 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
     return meta, text[match.end():]
 
 
+def _sub_outside_fences(pattern: re.Pattern, replace, text: str) -> str:
+    """``pattern.sub(replace, ...)`` on every line that is not inside a code fence."""
+    out, in_fence = [], False
+    for line in text.split("\n"):
+        if FENCE.match(line.strip()):
+            in_fence = not in_fence
+        out.append(line if in_fence else pattern.sub(replace, line))
+    return "\n".join(out)
+
+
 def expand_shortcodes(text: str, doc: _Doc, depth: int = 0) -> str:
     """Replace include and embed shortcodes (outside code fences)."""
     if depth > 5:
@@ -185,12 +195,7 @@ def expand_shortcodes(text: str, doc: _Doc, depth: int = 0) -> str:
                               "does not exist")
         return expand_shortcodes(included.read_text(), doc, depth + 1)
 
-    out, in_fence = [], False
-    for line in text.split("\n"):
-        if FENCE.match(line.strip()):
-            in_fence = not in_fence
-        out.append(line if in_fence else SHORTCODE.sub(replace, line))
-    return "\n".join(out)
+    return _sub_outside_fences(SHORTCODE, replace, text)
 
 
 def _section_numbers(text: str) -> dict:
@@ -237,12 +242,7 @@ def resolve_crossrefs(text: str, doc: _Doc) -> str:
             text = f"{KIND_NAMES[kind]} {doc.numbers[label]}"
         return f"[{text}](#{label})"
 
-    out, in_fence = [], False
-    for line in text.split("\n"):
-        if FENCE.match(line.strip()):
-            in_fence = not in_fence
-        out.append(line if in_fence else CROSSREF.sub(replace, line))
-    return "\n".join(out)
+    return _sub_outside_fences(CROSSREF, replace, text)
 
 
 # --- Engines ----------------------------------------------------------------------------

@@ -133,9 +133,7 @@ def run_notebook(
             progress_bar=sys.stderr.isatty() if progress is None else progress,
         )
     except PapermillExecutionError as err:
-        failed = output.parent / "failed" / f"{name}.ipynb"
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        running.replace(failed)
+        failed = _keep_failed(running, output, name)
         pending_results.unlink(missing_ok=True)
         raise NotebookFailed(
             f"notebook {relative(notebook)} failed in cell {err.cell_index} "
@@ -150,11 +148,10 @@ def run_notebook(
             os.environ[RESULTS_PATH_ENV] = old_env
 
     if not pending_results.is_file():
-        failed = output.parent / "failed" / f"{name}.ipynb"
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        running.replace(failed)
+        failed = _keep_failed(running, output, name)
         raise NotebookFailed(f"notebook {relative(notebook)} ran but never called "
-                             "Results.save(): no results were recorded")
+                             "Results.save(): no results were recorded; the executed copy "
+                             f"is kept at {relative(failed)}")
     results = json.loads(pending_results.read_text())
     results["parameters"] = values
     results["provenance"].update(
@@ -168,6 +165,14 @@ def run_notebook(
     print(f"[runner] {name} done in {time.perf_counter() - started:.1f} s",
           file=sys.stderr, flush=True)
     return output
+
+
+def _keep_failed(running: Path, output: Path, name: str) -> Path:
+    """Move a failed run's executed copy to ``failed/<name>.ipynb`` beside ``output``."""
+    failed = output.parent / "failed" / f"{name}.ipynb"
+    failed.parent.mkdir(parents=True, exist_ok=True)
+    running.replace(failed)
+    return failed
 
 
 def _write_depfile(output: Path, notebook: Path, params_file: Path, results: dict) -> None:

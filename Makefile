@@ -19,9 +19,9 @@ EXECUTED := $(patsubst notebooks/%.ipynb,$(BUILD)/notebooks/%.ipynb,$(NOTEBOOKS)
 QMDS := $(filter-out reports/_%,$(wildcard reports/*.qmd))
 REPORT_HTML := $(patsubst reports/%.qmd,reports/_output/%.html,$(QMDS))
 REPORT_PDF := $(patsubst reports/%.qmd,reports/_output/%.pdf,$(QMDS))
-RENDER_DEPS := reports/_quarto.yml reports/references.bib src/analysis/render.py \
-	src/analysis/provenance.py src/analysis/filters/callouts.lua \
-	src/analysis/templates/report.css
+RENDER_DEPS := reports/_quarto.yml reports/references.bib $(wildcard reports/_*.qmd) \
+	$(wildcard src/analysis/pipeline/*.py) src/analysis/_io.py src/analysis/config.py \
+	src/analysis/pipeline/filters/callouts.lua src/analysis/pipeline/templates/report.css
 
 .PHONY: help install notebooks report html pdf data test test-fast lint lab clean distclean bench
 
@@ -39,19 +39,19 @@ $(STAMP): pyproject.toml $(LOCK)
 # Each executed notebook depends on its source and parameters; the .d file the runner
 # writes adds the analysis modules it imported and the data files it read.
 $(BUILD)/notebooks/%.ipynb: notebooks/%.ipynb params/%.yaml $(LOCK) | $(STAMP)
-	$(PY) -m analysis.runner $< --params params/$*.yaml --output $@
+	$(PY) -m analysis.pipeline.runner $< --params params/$*.yaml --output $@
 
 -include $(wildcard $(BUILD)/notebooks/*.d)
 
 notebooks: $(EXECUTED) ## Execute the notebooks whose inputs changed (papermill)
 
 $(REPORT_HTML) $(REPORT_PDF) &: $(QMDS) $(EXECUTED) $(RENDER_DEPS) | $(STAMP)
-	$(PY) -m analysis.render
+	$(PY) -m analysis.pipeline.render
 
 report: $(REPORT_HTML) $(REPORT_PDF) ## Build everything: environment, notebooks, reports (HTML + PDF)
 
 data: $(STAMP) ## Build the default SIMULATED activity panel (build/data/, cached)
-	$(PY) -m analysis.panel
+	$(PY) -m analysis.simulation.panel
 
 bench: $(STAMP) ## Run the benchmarks (installs the optional Prophet extra; minutes)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[dev,bench]'

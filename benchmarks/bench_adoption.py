@@ -1,4 +1,4 @@
-"""Benchmark of :mod:`analysis.adoption` on the Bass (1969) room-air-conditioner series.
+"""Benchmark of :mod:`analysis.models.adoption` on the Bass (1969) room-air-conditioner series.
 
 Prints (no assertions):
 
@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis import adoption as A
+from analysis.models import adoption as A
 from analysis.config import REFERENCE_DIR
 
 PUBLISHED = {

@@ -1,4 +1,4 @@
-"""Benchmark of ``analysis.cohorts`` on synthetic activity logs of 10^7 and 10^8 rows.
+"""Benchmark of ``analysis.data.cohorts`` on synthetic activity logs of 10^7 and 10^8 rows.
 
 Usage::
 
@@ -135,7 +135,7 @@ def _pandas_dau(path):
 
 def _duckdb(sql_body: str):
     def run(path):
-        from analysis import cohorts
+        from analysis.data import cohorts
 
         con = cohorts._connect()
         try:
@@ -148,9 +148,9 @@ def _duckdb(sql_body: str):
 
 
 CASES = {
-    "cohort_table": lambda p: __import__("analysis.cohorts", fromlist=["x"]).cohort_table(p),
+    "cohort_table": lambda p: __import__("analysis.data.cohorts", fromlist=["x"]).cohort_table(p),
     "daily_active_users": lambda p: __import__(
-        "analysis.cohorts", fromlist=["x"]
+        "analysis.data.cohorts", fromlist=["x"]
     ).daily_active_users(p),
     "scan_floor": _duckdb("SELECT max(user_id + 1), max(event_date + 1) FROM {src}"),
     "stats_floor": _duckdb("SELECT min(user_id), max(event_date) FROM {src}"),
@@ -165,10 +165,10 @@ CASES = {
     "pandas_cohort_table": _pandas_cohort_table,
     "pandas_dau": _pandas_dau,
     "pandas_reference_cohort_table": lambda p: __import__(
-        "analysis.cohorts", fromlist=["x"]
+        "analysis.data.cohorts", fromlist=["x"]
     )._reference_cohort_table(p),  # fmt: skip
     "pandas_reference_dau": lambda p: __import__(
-        "analysis.cohorts", fromlist=["x"]
+        "analysis.data.cohorts", fromlist=["x"]
     )._reference_daily_active_users(p),  # fmt: skip
 }
 
@@ -203,7 +203,7 @@ def worker(case: str, path: str, repeats: int) -> None:
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
 
-    import analysis.cohorts  # noqa: F401  (imports outside the timing)
+    import analysis.data.cohorts  # noqa: F401  (imports outside the timing)
 
     _reset_peak()
     base = _status_mb("VmRSS") or _peak_mb()

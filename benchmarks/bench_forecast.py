@@ -1,8 +1,8 @@
-"""Benchmark of :mod:`analysis.forecast` against Prophet, with baselines.
+"""Benchmark of :mod:`analysis.models.forecast` against Prophet, with baselines.
 
 Run with ``python benchmarks/bench_forecast.py`` (``--quick`` for one repeat and no slow
 candidates). Prints figures only (no assertions). This is the script whose output chose
-``analysis.forecast.default_forecaster()`` (see that module's docstring).
+``analysis.models.forecast.default_forecaster()`` (see that module's docstring).
 
 Protocol: Prophet's own rolling-origin cross-validation (initial 730 days, period 180
 days, horizon 365 days; 11 cutoffs on the Peyton Manning series, 3 on the pedestrians
@@ -50,7 +50,7 @@ from collections.abc import Callable  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from analysis import forecast as F  # noqa: E402
+from analysis.models import forecast as F  # noqa: E402
 from analysis.config import REFERENCE_DIR  # noqa: E402
 
 PROTOCOL = {"initial": "730 days", "period": "180 days", "horizon": "365 days"}
@@ -207,7 +207,7 @@ def print_table(label: str, table: pd.DataFrame) -> None:
             ratios = " ".join(f"{r[c + ' / prophet']:.2f}" for c in mape_cols)
             line += f" {r['speedup_vs_prophet']:8.1f}  {ratios}"
         print(line)
-    # the rule that chose analysis.forecast.default_forecaster() (see its docstring)
+    # the rule that chose analysis.models.forecast.default_forecaster() (see its docstring)
     ours_stat = table[~table.index.str.startswith(("naive", "seasonal naive", "Prophet"))]
     ok = ours_stat[(ours_stat["coverage"] >= 0.75) & (ours_stat["coverage"] <= 0.85)]
     if len(ok):

@@ -1,4 +1,4 @@
-"""Benchmark of :mod:`analysis.retention`: fit times and Fader-Hardie holdout accuracy.
+"""Benchmark of :mod:`analysis.models.retention`: fit times and Fader-Hardie holdout accuracy.
 
 Run with ``python benchmarks/bench_retention.py``.  Prints figures only (no assertions):
 
@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from analysis import retention as r
+from analysis.models import retention as r
 from analysis.config import REFERENCE_DIR
 
 REPEATS = 20
@@ -101,7 +101,7 @@ def main() -> None:
             lambda: r.BetaDiscreteWeibull().fit_cohorts(classic, retention="classic"),
         ),
     ]
-    print(f"analysis.retention benchmark (median of {REPEATS} runs, time.perf_counter)")
+    print(f"analysis.models.retention benchmark (median of {REPEATS} runs, time.perf_counter)")
     users = unbounded.groupby("cohort_date")["cohort_size"].first().sum()
     print(f"joint-fit tables: {len(unbounded):,} rows, {users:,} users")
     print()

@@ -45,9 +45,9 @@ def built(tmp_path_factory):
     env = {**os.environ, "ANALYSIS_BUILD_DIR": str(build)}
     notebooks = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
     for nb in notebooks:
-        run([PY, "-m", "analysis.runner", str(nb), "--params", str(small_params(nb)),
+        run([PY, "-m", "analysis.pipeline.runner", str(nb), "--params", str(small_params(nb)),
              "--output", str(build / "notebooks" / nb.name)], env=env, check=True)
-    proc = run([PY, "-m", "analysis.render", "--engine", "pandoc", "--reports-dir",
+    proc = run([PY, "-m", "analysis.pipeline.render", "--engine", "pandoc", "--reports-dir",
                 str(reports)], env=env, check=True)
     return {"root": root, "build": build, "reports": reports, "output": reports / "_output",
             "notebooks": notebooks, "render_log": proc.stderr}

@@ -1,4 +1,4 @@
-"""Tests of :mod:`analysis.adoption` (Bass diffusion and relatives).
+"""Tests of :mod:`analysis.models.adoption` (Bass diffusion and relatives).
 
 Reference case: annual US sales of room air conditioners 1949-1961 (thousands), the
 series of Bass (1969), Management Science 15(5), re-estimated by Srinivasan & Mason
@@ -16,7 +16,7 @@ import statsmodels.regression.linear_model as smlm
 from matplotlib.figure import Figure
 from scipy import integrate, optimize
 
-from analysis import adoption as A
+from analysis.models import adoption as A
 from analysis.config import REFERENCE_DIR
 
 AC_CSV = REFERENCE_DIR / "bass_room_air_conditioners.csv"

@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import cohorts as C
+from analysis.data import cohorts as C
 
 
 def _random_log(

@@ -1,4 +1,4 @@
-"""Tests of analysis.forecast.
+"""Tests of analysis.models.forecast.
 
 Sources checked against:
 * Prophet's cutoff rule and metrics: ``generate_cutoffs``, ``performance_metrics`` and
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import forecast as F
+from analysis.models import forecast as F
 from analysis.config import REFERENCE_DIR
 
 # --------------------------------------------------------------------------------------
@@ -517,7 +517,7 @@ def test_cohort_intervals_from_parameter_covariance_and_samples():
 
 
 def test_cohort_with_package_sbg_if_available():
-    retention = pytest.importorskip("analysis.retention")
+    retention = pytest.importorskip("analysis.models.retention")
     sbg = getattr(retention, "ShiftedBetaGeometric", None)
     if sbg is None:
         pytest.skip("ShiftedBetaGeometric not available yet")

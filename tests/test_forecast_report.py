@@ -1,9 +1,9 @@
-"""Tests of :mod:`analysis.forecast_report` (the helpers of notebook 02_dau_forecast).
+"""Tests of :mod:`analysis.notebooks.dau_forecast` (the helpers of notebook 02_dau_forecast).
 
 Sources named in the test names:
 
 * ``synthetic`` -- activity logs and install series built here with numpy from known
-  inputs (group sizes, floors, half-lives), independent of ``analysis.simulate``.
+  inputs (group sizes, floors, half-lives), independent of ``analysis.simulation.users``.
 * ``fader_hardie`` -- ``data/raw/reference/fader_hardie_2007_regular.csv`` (Fader &
   Hardie 2007, "regular" cohort), to which a real sBG is fitted so that the cohort
   forecasts carry a real parameter covariance.
@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import cohorts, config, forecast, retention, sources
-from analysis import forecast_report as fr
+from analysis.data import cohorts, sources
+from analysis import config
+from analysis.models import forecast, retention
+from analysis.notebooks import dau_forecast as fr
 
 matplotlib.use("Agg")
 

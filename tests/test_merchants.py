@@ -1,9 +1,9 @@
-"""Tests of :mod:`analysis.merchants` (SIMULATED merchant adoption of the cross-border
+"""Tests of :mod:`analysis.simulation.merchants` (SIMULATED merchant adoption of the cross-border
 programme).
 
 * ``calibration`` -- the fitted parameters reproduce the published figures they are
   calibrated to, checked against independent computations (closed form, Monte Carlo).
-* ``recovery`` -- parameter recovery: :class:`analysis.adoption.BassDiffusion` (and the
+* ``recovery`` -- parameter recovery: :class:`analysis.models.adoption.BassDiffusion` (and the
   Generalized Bass model) fitted to the simulated series recover the simulation's true
   coefficients.
 * determinism, labels (every simulated frame says so) and input validation.
@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from analysis import adoption
-from analysis import merchants as M
-from analysis.sources import load_published_metrics
+from analysis.models import adoption
+from analysis.simulation import merchants as M
+from analysis.data.sources import load_published_metrics
 
 SEED = 20250301  # the programme's invitations began in early March 2025
 

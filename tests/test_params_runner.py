@@ -12,8 +12,9 @@ import pytest
 import yaml
 from conftest import PY, run
 
-from analysis import config, params
-from analysis.params import ParameterError, load_params
+from analysis import config
+from analysis.pipeline import params
+from analysis.pipeline.params import ParameterError, load_params
 
 NB = config.NOTEBOOKS_DIR / "00_sources.ipynb"
 
@@ -89,7 +90,7 @@ def test_notebook_without_schema(tmp_path):
                          ids=lambda p: p.stem)
 def test_notebook_conventions(nb):
     """One parameters cell matching the schema, no outputs, no function definitions."""
-    from analysis.runner import parameters_cell_names
+    from analysis.pipeline.runner import parameters_cell_names
 
     names = set(parameters_cell_names(nb))
     assert names == set(params.schema_for(nb).model_fields)
@@ -106,7 +107,7 @@ def test_notebook_conventions(nb):
 def test_cli_bad_params_exit_code_and_message(tmp_path):
     path = write_yaml(tmp_path, {**default_values(), "figure_dpi": -1})
     env = {**os.environ, "ANALYSIS_BUILD_DIR": str(tmp_path / "build")}
-    proc = run([PY, "-m", "analysis.runner", str(NB), "--params", str(path)], env=env)
+    proc = run([PY, "-m", "analysis.pipeline.runner", str(NB), "--params", str(path)], env=env)
     assert proc.returncode == 2
     assert "figure_dpi" in proc.stderr and str(path) in proc.stderr
     assert not (tmp_path / "build" / "notebooks" / "00_sources.ipynb").exists()
@@ -133,7 +134,7 @@ def test_failing_cell_keeps_previous_outputs(tmp_path):
     previous_res.write_text(json.dumps({"previous": True}))
 
     env = {**os.environ, "ANALYSIS_BUILD_DIR": str(build)}
-    proc = run([PY, "-m", "analysis.runner", str(src), "--params",
+    proc = run([PY, "-m", "analysis.pipeline.runner", str(src), "--params",
                 str(config.PARAMS_DIR / "00_sources.yaml"), "--output", str(previous_nb)],
                env=env)
     assert proc.returncode == 1, proc.stderr
@@ -153,7 +154,7 @@ def test_scratch_run_with_relative_output(tmp_path):
     """A run written outside build/notebooks keeps its results beside it, even when the
     output path is relative to the caller's directory (the kernel runs elsewhere)."""
     env = {**os.environ, "ANALYSIS_BUILD_DIR": str(tmp_path / "build")}
-    proc = run([PY, "-m", "analysis.runner", str(NB), "--params",
+    proc = run([PY, "-m", "analysis.pipeline.runner", str(NB), "--params",
                 str(config.PARAMS_DIR / "00_sources.yaml"), "--output",
                 "scratch/00_sources.ipynb"], env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -68,7 +68,7 @@ def test_html_has_numbered_crossrefs_citations_and_provenance(built):
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                             cwd=config.PROJ_ROOT).stdout.strip()
     assert commit and commit in html
-    from analysis.provenance import sha256
+    from analysis._io import sha256
 
     assert sha256(config.PUBLISHED_METRICS_CSV) in html
     assert "params/" in html and "figure_dpi" in html

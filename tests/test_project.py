@@ -10,7 +10,9 @@ import tomllib
 
 import yaml
 
-from analysis import config, provenance
+from analysis import config
+from analysis import _io
+from analysis.pipeline import provenance
 
 
 def _norm(name: str) -> str:
@@ -70,7 +72,7 @@ def test_sha256_matches_hashlib(tmp_path):
     path = tmp_path / "f.bin"
     data = bytes(range(256)) * 5000
     path.write_bytes(data)
-    assert provenance.sha256(path, chunk=4096) == hashlib.sha256(data).hexdigest()
+    assert _io.sha256(path, chunk=4096) == hashlib.sha256(data).hexdigest()
 
 
 def test_provenance_markdown_states_commit_params_checksums_versions(tmp_path):

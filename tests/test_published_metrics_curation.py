@@ -15,7 +15,7 @@ sources state. Each anchor test names the source file and the sentence it checks
 - press_figures.md: Similarweb via Reuters (16 Jan 2025), Sensor Tower via TechCrunch,
   Similarweb blog.
 
-The project's validating loader lives in ``analysis.sources``; these tests read the raw
+The project's validating loader lives in ``analysis.data.sources``; these tests read the raw
 file directly (all cells as text) so that they check the curation, not the loader.
 """
 

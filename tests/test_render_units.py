@@ -5,8 +5,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from analysis import render
-from analysis.render import RenderError
+from analysis.pipeline import render
+from analysis.pipeline.render import RenderError
 
 
 def make_notebook(path, cells):

@@ -1,4 +1,4 @@
-"""Tests of :mod:`analysis.retention`.
+"""Tests of :mod:`analysis.models.retention`.
 
 Validation sources named in the test names:
 
@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
-from analysis import retention as r
+from analysis.models import retention as r
 from analysis.config import REFERENCE_DIR
-from analysis.retention import (
+from analysis.models.retention import (
     BetaDiscreteWeibull,
     GeometricRetention,
     NotFittedError,

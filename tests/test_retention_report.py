@@ -1,17 +1,17 @@
-"""Tests of :mod:`analysis.retention_report` (the helpers of notebook 01_retention).
+"""Tests of :mod:`analysis.notebooks.retention` (the helpers of notebook 01_retention).
 
 Sources named in the test names:
 
 * ``synthetic`` -- an activity log drawn here with numpy from known sBG parameters
   (``theta ~ Beta(a, b)``, geometric lifetimes, users active on *every* day alive, so
-  unbounded retention equals survival exactly); independent of ``analysis.simulate``.
-* ``expected_curves`` -- :func:`analysis.simulate.expected_cohort_curves`, the exact
+  unbounded retention equals survival exactly); independent of ``analysis.simulation.users``.
+* ``expected_curves`` -- :func:`analysis.simulation.users.expected_cohort_curves`, the exact
   expectation of the simulated panel (a separate implementation from the helpers').
-* ``brief_anchors`` -- :func:`analysis.simulate.load_anchors`, the published figures
+* ``brief_anchors`` -- :func:`analysis.simulation.users.load_anchors`, the published figures
   selected from data/raw/published_metrics.csv (Sensor Tower peak on 19 Jan 2025, about
   0.9 M = about 30 % of the peak on 18 Feb, -17 % on 20-22 Jan vs 13-19 Jan; Similarweb
   pre-surge level).
-* ``panel`` -- a small panel written by :func:`analysis.simulate.simulate_panel` and
+* ``panel`` -- a small panel written by :func:`analysis.simulation.users.simulate_panel` and
   counted independently with pyarrow.
 """
 
@@ -27,9 +27,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import cohorts, retention, simulate
-from analysis import retention_report as rr
-from analysis.results import Results
+from analysis.data import cohorts
+from analysis.models import retention
+from analysis.simulation import users as simulate
+from analysis.notebooks import retention as rr
+from analysis.pipeline.results import Results
 
 matplotlib.use("Agg")
 

@@ -13,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from scipy.optimize import minimize
 
-from analysis import cohorts, config
-from analysis import simulate as S
+from analysis.data import cohorts
+from analysis import config
+from analysis.simulation import users as S
 
 SCALE = 0.003
 
@@ -260,7 +261,7 @@ def test_cli(tmp_path, capsys):
 
 def test_cli_subprocess_nonzero_exit(tmp_path):
     r = subprocess.run(
-        [sys.executable, "-m", "analysis.simulate", "--scale", "0", "--out", str(tmp_path)],
+        [sys.executable, "-m", "analysis.simulation.users", "--scale", "0", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode != 0

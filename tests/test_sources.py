@@ -10,8 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import config, sources
-from analysis.sources import DataValidationError
+from analysis import config
+from analysis.data import sources
+from analysis.data.sources import DataValidationError
 
 
 @pytest.fixture(scope="module")

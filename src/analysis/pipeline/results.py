@@ -8,7 +8,7 @@ A notebook records the numbers and tables its story rests on::
     res.save()
 
 and tests and reports read them back with :func:`load` instead of re-typing them. When
-the notebook runs under :mod:`analysis.runner`, ``save`` writes to a temporary path that
+the notebook runs under :mod:`analysis.pipeline.runner`, ``save`` writes to a temporary path that
 the runner promotes, together with the executed notebook, only if every cell succeeded;
 run interactively, it writes to ``config.RESULTS_DIR / "<name>.json"``.
 """
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import config
-from analysis.provenance import files_read, relative
+from analysis._io import files_read, relative, write_json_atomic
 
 #: Set by the runner: where ``Results.save`` writes.
 RESULTS_PATH_ENV = "ANALYSIS_RESULTS_PATH"
@@ -46,14 +46,6 @@ def _jsonable(value):
     if isinstance(value, np.bool_):
         return bool(value)
     return value
-
-
-def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write JSON to a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
-    tmp.replace(path)
 
 
 class Results:

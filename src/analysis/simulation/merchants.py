@@ -4,7 +4,7 @@ r"""Simulated merchant adoption of RedNote's cross-border programme, by market.
 has published no merchant-level or weekly figures on its cross-border programme (the
 "出海领航计划", which invited merchants from early March 2025 for the US, Hong Kong
 and Macau). This module builds a stand-in with the right *published* aggregates, so that
-the diffusion models of :mod:`analysis.adoption` can be exercised, their estimates
+the diffusion models of :mod:`analysis.models.adoption` can be exercised, their estimates
 checked against a known truth, and "what if" questions on advertising asked. Every
 simulated DataFrame has a boolean column ``simulated`` (all True) and
 ``attrs["simulated"] = True``; tables derived only from published figures carry
@@ -115,8 +115,8 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, optimize, special, stats
 
-from analysis import adoption
-from analysis.sources import load_published_metrics
+from analysis.models import adoption
+from analysis.data.sources import load_published_metrics
 
 __all__ = [
     "Assumptions",
@@ -1010,7 +1010,7 @@ def compare_by_market(series: pd.DataFrame, markets: Sequence[str], holdout: int
                       ) -> pd.DataFrame:
     """Rolling-origin model comparison per market (SIMULATED data).
 
-    At each origin of :func:`forecast_origins`, :func:`analysis.adoption.compare_models`
+    At each origin of :func:`forecast_origins`, :func:`analysis.models.adoption.compare_models`
     fits every model on the periods up to the origin and scores its forecast of the next
     ``holdout`` periods of opt-ins (the Generalized Bass model gets the world's ad
     index, holdout periods included: a conditional forecast). Long format: one row per

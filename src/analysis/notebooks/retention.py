@@ -2,12 +2,12 @@ r"""Helpers of the retention notebook (``01_retention``): cohorts, fits, checks,
 
 The notebook asks: of the users who arrived in a window of January 2025, what share is
 still active after 30, 90, 180 and 365 days, and how sure are we? It runs on the
-SIMULATED panel of :mod:`analysis.panel` (no RedNote logs exist outside the company), so
+SIMULATED panel of :mod:`analysis.simulation.panel` (no RedNote logs exist outside the company), so
 this module also compares every estimate with the simulation's true parameters.
 
 What the fitted curves estimate
 -------------------------------
-In the simulation (:mod:`analysis.simulate`) user :math:`i` churns after a geometric
+In the simulation (:mod:`analysis.simulation.users`) user :math:`i` churns after a geometric
 lifetime with probability :math:`\theta_i \sim \mathrm{Beta}(a, b)` per day, so the share
 not churned at age :math:`N` is the sBG survivor function :math:`S(N)`; while alive the
 user is active on a given day with probability :math:`\pi_i w(t)` (:math:`\pi_i` the
@@ -28,7 +28,7 @@ activity propensity, mean :math:`\mu`). Hence
 An sBG fitted to unbounded retention is therefore consistent for the *pseudo-true*
 parameters -- those of the sBG closest to :math:`P(L \ge N)` -- not for the churn
 :math:`\mathrm{Beta}(a, b)` itself. :func:`pseudo_true_fit` computes them exactly (a fit
-to the expected curves of :func:`analysis.simulate.expected_cohort_curves`, no
+to the expected curves of :func:`analysis.simulation.users.expected_cohort_curves`, no
 sampling), and :func:`recovery_table` sets the estimate against both the truth and this
 target, so that sampling error (estimate vs target) and the activity-lag bias (target vs
 truth) are told apart.
@@ -59,8 +59,10 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
-from analysis import cohorts, retention, simulate
-from analysis.plotting import PROVIDER_COLOURS
+from analysis.data import cohorts
+from analysis.models import retention
+from analysis.simulation import users as simulate
+from analysis.notebooks.common import PROVIDER_COLOURS, axes_or_new
 
 __all__ = [
     "END_GUARD_DAYS",
@@ -150,7 +152,7 @@ def cohort_events(panel_path: str | Path, cohort_start, cohort_end,
 
 
 def build_cohort_table(events: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Install-cohort table (:func:`analysis.cohorts.cohort_table`) of the events up to
+    """Install-cohort table (:func:`analysis.data.cohorts.cohort_table`) of the events up to
     ``as_of``, as if the log ended that day (later events are dropped, so "active on day
     N or later" uses no information from after ``as_of``)."""
     end = pd.Timestamp(as_of)
@@ -167,7 +169,7 @@ def _last_age(table: pd.DataFrame, as_of) -> pd.Series:
 def fitting_rows(table: pd.DataFrame, definition: Definition, as_of,
                  guard_days: int | None = None) -> pd.DataFrame:
     """The rows a retention model is fitted to: ``cohort_date, age_days, cohort_size,
-    retained_users, retention`` (:func:`analysis.cohorts.retention_table`).
+    retained_users, retention`` (:func:`analysis.data.cohorts.retention_table`).
 
     For ``"unbounded"`` the last ``guard_days`` (default :data:`END_GUARD_DAYS`) ages of
     each cohort -- the days just before ``as_of`` -- are dropped (biased low, see the
@@ -332,7 +334,7 @@ def projection_table(models: Mapping[str, object], horizons: Iterable[int], n_us
 
 def true_params(metadata: Mapping) -> simulate.PanelParams:
     """The simulation's true parameters from a panel's ``params.json`` (as read by
-    :func:`analysis.panel.panel_metadata`)."""
+    :func:`analysis.simulation.panel.panel_metadata`)."""
     p = dict(metadata["params"])
     p["weekly"] = tuple(p["weekly"])
     return simulate.PanelParams(**p)
@@ -342,7 +344,7 @@ def expected_rows(params: simulate.PanelParams, rows: pd.DataFrame, definition: 
                   as_of) -> pd.DataFrame:
     """The rows of :func:`fitting_rows` with their *expected* values under the
     simulation (no sampling noise): ``retention`` from
-    :func:`analysis.simulate.expected_cohort_curves` (observation window ending at
+    :func:`analysis.simulation.users.expected_cohort_curves` (observation window ending at
     ``as_of``), ``retained_users = retention * cohort_size``."""
     parts = []
     for cohort, g in rows.groupby("cohort_date", sort=True):
@@ -440,8 +442,8 @@ def recovery_table(fitted, target, params: simulate.PanelParams, horizons: Itera
 def dau_anchor_check(dau: pd.DataFrame, anchors: pd.DataFrame, scale: float) -> pd.DataFrame:
     """The panel's DAU (scaled up by ``1/scale``) against the calibration anchors.
 
-    ``dau`` is :func:`analysis.cohorts.daily_active_users` of the panel; ``anchors`` is
-    :func:`analysis.simulate.anchors_from_published` (only rows with ``weight > 0``, the
+    ``dau`` is :func:`analysis.data.cohorts.daily_active_users` of the panel; ``anchors`` is
+    :func:`analysis.simulation.users.anchors_from_published` (only rows with ``weight > 0``, the
     figures the simulation is calibrated to, are checked). Each anchor is evaluated as
     the calibration does: a level on its day; the day's DAU over the largest DAU before
     it (``share_of_peak``); the mean over ``date..end`` over the mean over
@@ -722,20 +724,12 @@ DEFINITION_TEXT = {
 
 
 def for_results(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy safe for :meth:`analysis.results.Results.table`: NaN/NaT become None."""
+    """A copy safe for :meth:`analysis.pipeline.results.Results.table`: NaN/NaT become None."""
     out = frame.copy().astype(object)
     return out.where(pd.notna(out), None)
 
 
 # ----------------------------------------------------------------------------- plotting
-
-
-def _axes(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots()
-    return ax
 
 
 def _curve(ax, model, grid, colour, label, level):
@@ -766,7 +760,7 @@ def plot_cohort_curves(rows: pd.DataFrame, models: Mapping[str, object], ax=None
     """
     import matplotlib as mpl
 
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     dates = sorted(rows["cohort_date"].unique())
     cmap = mpl.colormaps["Greys"]
     for i, c in enumerate(dates):
@@ -807,7 +801,7 @@ def plot_projection(models: Mapping[str, object], horizons: Sequence[int], ax=No
     models' projections at the last horizon that are above 0.1 % (a model collapsing to
     zero leaves the axes instead of squashing the others). Returns the axes.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     t_max = float(max(horizons))
     grid = np.unique(np.concatenate([np.arange(0.0, min(t_max, 60.0) + 1),
                                      np.linspace(0.0, t_max, 300)]))
@@ -851,7 +845,7 @@ def plot_dau_check(dau: pd.DataFrame, check: pd.DataFrame, scale: float, ax=None
     ``expected`` an optional ``date, dau`` frame (the model's expected DAU at scale 1).
     Returns the axes.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     d = pd.to_datetime(dau["date"])
     ax.plot(d, dau["dau"] / scale, color="#444444", lw=1.2,
             label="simulated panel DAU (scaled up)")

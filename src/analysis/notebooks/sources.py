@@ -1,55 +1,21 @@
-"""Plots for the notebooks: the theme in one place, and functions that draw on an axes.
+"""Helpers of notebook ``00_sources``: the published figures, drawn.
 
-Each function takes data or fitted objects and ``ax=None``, draws, and returns the axes;
-none calls ``savefig`` or ``show`` (pymc-marketing ``bass/plotting.py``).
+The tables come from :mod:`analysis.data.sources`; this module draws them.
 """
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
-#: One colour per measurement provider, used by every figure.
-PROVIDER_COLOURS = {
-    "Sensor Tower": "#1f77b4",
-    "Similarweb": "#d62728",
-    "AppGrowing": "#2ca02c",
-    "QuestMobile": "#9467bd",
-    "company": "#7f7f7f",
-    "none": "#8c564b",
-}
-
-SIMULATED_LABEL = "SIMULATED data - not observed"
-
-
-def set_theme(dpi: int = 150) -> None:
-    """The project's figure style (call once at the top of a notebook)."""
-    sns.set_theme(context="notebook", style="whitegrid", palette="deep")
-    plt.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "figure.figsize": (8, 4.2),
-                         "axes.titleweight": "bold", "figure.autolayout": True})
-
-
-def _axes(ax):
-    if ax is None:
-        _, ax = plt.subplots()
-    return ax
-
-
-def label_simulated(ax, text: str = SIMULATED_LABEL):
-    """Stamp an axes as showing simulated data (every figure of simulated data has it)."""
-    ax.text(0.99, 0.98, text, transform=ax.transAxes, ha="right", va="top", fontsize=9,
-            color="#b00020", fontweight="bold",
-            bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#b00020", alpha=0.9))
-    return ax
+from analysis.notebooks.common import PROVIDER_COLOURS, axes_or_new
 
 
 def plot_figures_by_provider(counts: pd.DataFrame, ax=None):
     """Horizontal bars: number of curated figures per provider, stacked by article.
 
-    ``counts`` is :func:`analysis.sources.figures_by_provider` output.
+    ``counts`` is :func:`analysis.data.sources.figures_by_provider` output.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     table = counts.drop(index="total", errors="ignore").drop(columns="total", errors="ignore")
     table = table.loc[table.sum(axis=1).sort_values().index]
     table.plot.barh(stacked=True, ax=ax, width=0.75, colormap="tab10")
@@ -62,13 +28,13 @@ def plot_figures_by_provider(counts: pd.DataFrame, ax=None):
 def plot_timeline(timeline: pd.DataFrame, ax=None, log=True, derived=None):
     """DAU estimates by provider over time, with dated events as labelled lines.
 
-    ``timeline`` is :func:`analysis.sources.episode_timeline` output: rows of kind
+    ``timeline`` is :func:`analysis.data.sources.episode_timeline` output: rows of kind
     ``dau`` become points (one colour per provider; open markers for bounds such as
     "under 700,000"), rows of kind ``rank`` and ``ads`` become vertical lines.
     ``derived`` is an optional list of ``(date, value, provider, label)`` for figures
     computed from published ones (drawn as stars), such as an implied peak.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     for date, value, provider, label in derived or []:
         ax.scatter([date], [value], marker="*", s=140, zorder=4,
                    color=PROVIDER_COLOURS.get(provider, "#333333"), label=label)
@@ -101,7 +67,7 @@ def plot_timeline(timeline: pd.DataFrame, ax=None, log=True, derived=None):
 
 def plot_provider_gap(gap: pd.DataFrame, other: str, reference: str, ax=None):
     """Each of ``other``'s DAU figures as a multiple of ``reference``'s implied peak."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     colours = ["#999999" if p == "pre-surge" else PROVIDER_COLOURS.get(other, "#d62728")
                for p in gap["phase"]]
     labels = [f"{d:%d %b}\n{i}" for d, i in zip(gap["date"], gap["id"], strict=True)]

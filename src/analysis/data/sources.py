@@ -23,7 +23,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis import config
-from analysis.provenance import record_read
+from analysis._io import record_read
 
 #: Units a value may carry (data dictionary: data/raw/README.md).
 UNITS = (

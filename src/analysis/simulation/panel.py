@@ -1,7 +1,7 @@
 """The simulated activity panel as the notebooks use it: calibrated, built once, cached.
 
 :func:`ensure_panel` returns the path of the SIMULATED activity log for a ``(scale,
-seed)``: it calibrates :mod:`analysis.simulate` to the published anchors read through the
+seed)``: it calibrates :mod:`analysis.simulation.users` to the published anchors read through the
 validated loader (so the figures' checksum lands in the provenance), writes the panel
 under ``config.GENERATED_DATA_DIR`` if it is not there yet, and records the file as read.
 The panel is a build product (``make data`` builds the default one), never raw data; it
@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analysis import config, simulate, sources
-from analysis.provenance import record_read, sha256
+from analysis import config
+from analysis.simulation import users as simulate
+from analysis.data import sources
+from analysis._io import record_read, sha256
 
 DEFAULT_SCALE = 0.01
 
@@ -55,10 +57,10 @@ def panel_metadata(path: str | Path) -> dict:
 
 
 def main() -> int:
-    """``python -m analysis.panel``: build the default panel (``make data``)."""
+    """``python -m analysis.simulation.panel``: build the default panel (``make data``)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m analysis.panel",
+    parser = argparse.ArgumentParser(prog="python -m analysis.simulation.panel",
                                      description="Build the SIMULATED activity panel.")
     parser.add_argument("--scale", type=float, default=DEFAULT_SCALE)
     parser.add_argument("--seed", type=int, default=simulate.DEFAULT_SEED)

@@ -98,7 +98,7 @@ written to a temporary file and renamed. The output is a deterministic function 
 parameters, seed, scale and window. ``scale`` is the fraction of the real user base:
 1.0 gives ~10^8 rows for Dec 2024 - Mar 2025, 0.01 about a million.
 
-CLI: ``python -m analysis.simulate --scale 0.01 --seed 20250119 --out DIR``.
+CLI: ``python -m analysis.simulation.users --scale 0.01 --seed 20250119 --out DIR``.
 """
 
 from __future__ import annotations
@@ -121,8 +121,7 @@ from scipy.optimize import least_squares
 from scipy.special import betaln, roots_jacobi
 
 from analysis import config
-from analysis.cohorts import as_date
-from analysis.results import write_json_atomic
+from analysis._io import as_date, write_json_atomic
 
 __all__ = [
     "LABEL",
@@ -251,7 +250,7 @@ def anchors_from_published(metrics: pd.DataFrame) -> pd.DataFrame:
     ----------
     metrics : DataFrame
         ``data/raw/published_metrics.csv`` as read by ``pd.read_csv`` or by
-        ``analysis.sources.load_published_metrics`` (columns ``id, entity, market,
+        ``analysis.data.sources.load_published_metrics`` (columns ``id, entity, market,
         metric, period_start, period_end, value, unit, qualifier, provider, ...``).
 
     Returns
@@ -391,9 +390,9 @@ def anchors_from_published(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def load_anchors(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """Anchors from ``config.PUBLISHED_METRICS_CSV``, validated by
-    :func:`analysis.sources.load_published_metrics` (the published figures live in that
+    :func:`analysis.data.sources.load_published_metrics` (the published figures live in that
     file only; there is no hard-coded copy)."""
-    from analysis.sources import load_published_metrics
+    from analysis.data.sources import load_published_metrics
 
     return anchors_from_published(load_published_metrics(path))
 
@@ -861,7 +860,7 @@ def simulate_panel(
     meta = {
         "simulated": "true",
         "label": LABEL,
-        "generator": "analysis.simulate",
+        "generator": "analysis.simulation.users",
         "seed": str(int(seed)),
         "scale": repr(float(scale)),
         "params": json.dumps(params.to_dict(), sort_keys=True),
@@ -915,7 +914,7 @@ def simulate_panel(
     info = {
         "simulated": True,
         "label": LABEL,
-        "generator": "analysis.simulate",
+        "generator": "analysis.simulation.users",
         "seed": int(seed),
         "scale": float(scale),
         "start": str(start),
@@ -966,9 +965,9 @@ def _parse_date(s: str) -> dt.date:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m analysis.simulate``: calibrate, simulate, write; 0 on success."""
+    """``python -m analysis.simulation.users``: calibrate, simulate, write; 0 on success."""
     ap = argparse.ArgumentParser(
-        prog="python -m analysis.simulate",
+        prog="python -m analysis.simulation.users",
         description=f"Write a simulated RedNote US activity panel ({LABEL}).",
     )
     ap.add_argument(

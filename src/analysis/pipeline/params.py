@@ -123,7 +123,7 @@ def schema_for(notebook: str | Path) -> type[NotebookParams]:
     except KeyError:
         raise ParameterError(
             f"no parameter schema is registered for notebook {name!r}; "
-            f"add one to analysis.params.SCHEMAS (known: {', '.join(sorted(SCHEMAS))})"
+            f"add one to analysis.pipeline.params.SCHEMAS (known: {', '.join(sorted(SCHEMAS))})"
         ) from None
 
 

@@ -1,7 +1,7 @@
 """Render the Quarto reports: with ``quarto`` when it is on PATH, else pandoc + typst.
 
-    python -m analysis.render                 # every reports/*.qmd, HTML and PDF
-    python -m analysis.render findings --engine pandoc --format html
+    python -m analysis.pipeline.render                 # every reports/*.qmd, HTML and PDF
+    python -m analysis.pipeline.render findings --engine pandoc --format html
 
 Both paths read the same sources (``reports/*.qmd``, ``reports/_quarto.yml``,
 ``reports/references.bib``) and write ``reports/_output/<name>.html`` (one
@@ -46,7 +46,8 @@ import nbformat
 import yaml
 
 from analysis import config
-from analysis.provenance import collect, provenance_markdown, relative
+from analysis._io import relative
+from analysis.pipeline.provenance import collect, provenance_markdown
 
 SHORTCODE = re.compile(r"\{\{<\s*(include|embed)\s+([^\s>]+)[^>]*>\}\}")
 CROSSREF = re.compile(r"(?<![\w@\[-])\[?-?@(fig|tbl|sec)-([A-Za-z0-9_-]+)\]?")
@@ -336,12 +337,12 @@ def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> li
             cmd = [pandoc_path(), source.name, "--from", "markdown", "--standalone",
                    "--columns", "160",
                    "--toc", "--number-sections",
-                   "--lua-filter", str(resources.files("analysis") / "filters" / "callouts.lua"),
+                   "--lua-filter", str(resources.files("analysis.pipeline") / "filters" / "callouts.lua"),
                    "--resource-path", f"{work}:{qmd.parent}"]
             if bib:
                 cmd += ["--citeproc", "--bibliography", str((qmd.parent / bib).resolve())]
             if fmt == "html":
-                css = resources.files("analysis") / "templates" / "report.css"
+                css = resources.files("analysis.pipeline") / "templates" / "report.css"
                 out = work / f"{qmd.stem}.html"
                 cmd += ["--to", "html5", "--embed-resources", "--css", str(css),
                         "--output", out.name]
@@ -388,7 +389,7 @@ def render_with_quarto(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> li
 
 def render_notebook_html(notebook: Path, out_dir: Path) -> Path:
     """An executed notebook, code and outputs, as one self-contained HTML file."""
-    css = resources.files("analysis") / "templates" / "report.css"
+    css = resources.files("analysis.pipeline") / "templates" / "report.css"
     dest = out_dir / "notebooks" / f"{notebook.stem}.html"
     with tempfile.TemporaryDirectory(prefix="nb-html-") as tmp:
         out = Path(tmp) / dest.name
@@ -446,7 +447,7 @@ def render(names=None, engine="auto", formats=("html", "pdf"), reports_dir=None,
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.render",
+    parser = argparse.ArgumentParser(prog="python -m analysis.pipeline.render",
                                      description="Render the Quarto reports.")
     parser.add_argument("names", nargs="*", help="report names (default: all)")
     parser.add_argument("--engine", choices=["auto", "quarto", "pandoc"], default="auto")

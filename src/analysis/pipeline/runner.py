@@ -1,10 +1,10 @@
 """Execute a notebook with papermill from a validated parameter file.
 
-    python -m analysis.runner notebooks/00_sources.ipynb --params params/00_sources.yaml
+    python -m analysis.pipeline.runner notebooks/00_sources.ipynb --params params/00_sources.yaml
 
 What it guarantees:
 
-- the parameters are checked against the notebook's schema (:mod:`analysis.params`)
+- the parameters are checked against the notebook's schema (:mod:`analysis.pipeline.params`)
   before a kernel starts, and the notebook's ``parameters`` cell must declare exactly the
   schema's keys;
 - the notebook runs top to bottom in a fresh kernel of the project's environment
@@ -36,9 +36,9 @@ from pathlib import Path
 import nbformat
 
 from analysis import config
-from analysis.params import ParameterError, load_params
-from analysis.provenance import relative
-from analysis.results import RESULTS_PATH_ENV, write_json_atomic
+from analysis.pipeline.params import ParameterError, load_params
+from analysis._io import relative, write_json_atomic
+from analysis.pipeline.results import RESULTS_PATH_ENV
 
 
 class NotebookFailed(RuntimeError):
@@ -189,7 +189,7 @@ def _write_depfile(output: Path, notebook: Path, params_file: Path, results: dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.runner",
+    parser = argparse.ArgumentParser(prog="python -m analysis.pipeline.runner",
                                      description="Execute a notebook with papermill.")
     parser.add_argument("notebook", help="notebooks/NN_name.ipynb")
     parser.add_argument("--params", help="YAML parameter file (default params/<name>.yaml)")

@@ -107,6 +107,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import config
+from analysis._io import as_date
 
 __all__ = [
     "CohortInputError",
@@ -269,15 +270,6 @@ class _Result:
     start: dt.date
     n_days: int  # days start .. end inclusive
     by_key: dict[object, _Counts]
-
-
-def as_date(x) -> dt.date:
-    """A calendar day from a date, datetime, Timestamp or ISO string."""
-    if isinstance(x, dt.datetime):
-        return x.date()
-    if isinstance(x, dt.date):
-        return x
-    return pd.Timestamp(x).date()
 
 
 def _run(

@@ -3,13 +3,13 @@ scenarios, cohort forecasts, scoring, share of RedNote's total, plots.
 
 The notebook asks where RedNote's US daily active users will be 30, 90 and 180 days
 after a forecast origin, under which scenarios, and how far the forecast can be trusted.
-It runs on the SIMULATED panel of :mod:`analysis.panel` (no RedNote logs are public), so
+It runs on the SIMULATED panel of :mod:`analysis.simulation.panel` (no RedNote logs are public), so
 every DAU series here is simulated; the published figures enter only as calibration
 anchors and as the denominators of the share of RedNote's total.
 
 The cohort forecast
 -------------------
-:class:`analysis.forecast.CohortForecaster` writes
+:class:`analysis.models.forecast.CohortForecaster` writes
 
 .. math:: \mathrm{DAU}(t) = B(t) + \sum_{d \le t} I(d)\, r(t - d),
 
@@ -17,7 +17,7 @@ with :math:`B` the DAU of the users who were already there before the influx (th
 *organic baseline*), :math:`I(d)` the installs on day :math:`d` (observed up to the
 origin, then a scenario) and :math:`r(k)` the share of a cohort active on day :math:`k`
 after installing (*classic* retention, :math:`r(0) = 1`: every user is active on the
-install day). Here :math:`r` is a retention model of :mod:`analysis.retention` fitted to
+install day). Here :math:`r` is a retention model of :mod:`analysis.models.retention` fitted to
 the classic retention of the influx cohorts (binomial likelihood, cluster-robust
 covariance by cohort), so its ``covariance_`` carries the parameter uncertainty into the
 forecast interval; :math:`B` is the default statistical forecaster's point forecast of
@@ -55,7 +55,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import forecast
+from analysis.models import forecast
+from analysis.notebooks.common import axes_or_new
 
 __all__ = [
     "SCENARIOS",
@@ -84,7 +85,7 @@ __all__ = [
     "share_table",
 ]
 
-#: The scenarios of :func:`analysis.forecast.install_scenario`, lowest first.
+#: The scenarios of :func:`analysis.models.forecast.install_scenario`, lowest first.
 SCENARIOS = ("no_influx", "fading", "renewed_shock")
 
 #: Colours of the scenarios (and of the statistical forecasters) in every figure.
@@ -211,7 +212,7 @@ def scenario_assumptions(installs: pd.Series, origin, surge_start, peak_day,
       log(excess) on the days after ``peak_day`` until the excess first falls below
       ``noise_share`` times the floor (below that, sampling noise dominates);
     * ``shock_date`` (the first forecast day, origin + 1, plus ``shock_delay`` days, as
-      :func:`analysis.forecast.install_scenario` by default), ``shock_size`` (the largest daily
+      :func:`analysis.models.forecast.install_scenario` by default), ``shock_size`` (the largest daily
       excess observed) and ``shock_half_life`` (= ``half_life``) for *renewed_shock*;
     * ``fit_start``, ``fit_end``, ``fit_days``: the days of the half-life fit.
     """
@@ -253,7 +254,7 @@ def scenario_assumptions(installs: pd.Series, origin, surge_start, peak_day,
 
 def scenario_installs(name: str, assumptions: Mapping, horizon: int) -> pd.Series:
     """Daily installs from the day after the origin for ``horizon`` days under a scenario
-    (:func:`analysis.forecast.install_scenario` with :func:`scenario_assumptions`)."""
+    (:func:`analysis.models.forecast.install_scenario` with :func:`scenario_assumptions`)."""
     a = assumptions
     start = _ts(a["origin"]) + pd.Timedelta(days=1)
     kw: dict[str, Any] = {"floor": a["floor"]}
@@ -289,7 +290,7 @@ def baseline_path(history: pd.Series, horizon: int, level: float = 0.8,
                   model=None) -> tuple[pd.Series, pd.DataFrame]:
     """The organic baseline: observed ``history`` (Series by date) followed by a
     statistical forecast for ``horizon`` days (``model``, default
-    :func:`analysis.forecast.default_forecaster`). Returns ``(path, prediction)``:
+    :func:`analysis.models.forecast.default_forecaster`). Returns ``(path, prediction)``:
     the Series over history and forecast days (point forecast), and the forecaster's
     prediction frame."""
     m = model if model is not None else forecast.default_forecaster(interval_width=level)
@@ -303,7 +304,7 @@ def baseline_path(history: pd.Series, horizon: int, level: float = 0.8,
 def cohort_forecast(retention_model, baseline: pd.Series, installs_history: pd.Series,
                     future_installs: pd.Series, dates, level: float = 0.8,
                     n_draws: int = 500, random_state: int | None = 0) -> pd.DataFrame:
-    """DAU at ``dates`` by :class:`analysis.forecast.CohortForecaster`: ``baseline``
+    """DAU at ``dates`` by :class:`analysis.models.forecast.CohortForecaster`: ``baseline``
     (covering ``dates``) plus the cohorts of ``installs_history`` (observed, up to the
     origin) and ``future_installs`` (a scenario), through ``retention_model`` (fitted
     to classic retention; its covariance gives the ``level`` interval).
@@ -380,7 +381,7 @@ def score_forecasts(forecasts: Mapping[str, pd.DataFrame], actual: pd.Series) ->
 
 def backtest(df: pd.DataFrame, models: Mapping[str, Any], initial, period, horizon,
              buckets: Sequence[tuple[int, int]]) -> tuple[pd.DataFrame, dict]:
-    """Rolling-origin backtest (:func:`analysis.forecast.cross_validation`, Prophet's
+    """Rolling-origin backtest (:func:`analysis.models.forecast.cross_validation`, Prophet's
     cutoff rule) of every model on ``df`` (``ds, y``), summarized by horizon bucket.
 
     Returns ``(summary, cvs)``: one row per model with ``model, cutoffs, first_cutoff,
@@ -521,14 +522,6 @@ def display_share(shares: pd.DataFrame, totals: Mapping[str, Mapping],
 # ----------------------------------------------------------------------------- plotting
 
 
-def _axes(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots()
-    return ax
-
-
 def _millions(ax, log: bool = False):
     import matplotlib.dates as mdates
     from matplotlib.ticker import FuncFormatter
@@ -562,7 +555,7 @@ def plot_decomposition(decomp: pd.DataFrame, labels: Sequence[str], ax=None, *,
                        origin=None, colours: Sequence[str] | None = None):
     """Stacked areas of the DAU of each install-date group (:func:`decompose_dau`), the
     total as a line, and the forecast origin. Returns the axes."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     colours = list(colours or ["#7f7f7f", "#1f77b4", "#aec7e8", "#ff7f0e"])
     d = pd.to_datetime(decomp["date"])
     ax.stackplot(d, *[decomp[label].to_numpy(float) for label in labels], labels=list(labels),
@@ -597,7 +590,7 @@ def plot_scenarios(history: pd.Series, forecasts: Mapping[str, pd.DataFrame], ax
     interval (``forecasts``: name -> ``ds, yhat, yhat_lower, yhat_upper``), optionally
     the simulation's expected DAU (``truth``), the origin and milestone days (dates,
     dotted). Linear scale unless ``log``. Returns the axes."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     labels = labels or {}
     ax.plot(pd.DatetimeIndex(history.index), history.to_numpy(float), color="black", lw=1.1,
             label="simulated panel DAU (scaled up)", zorder=4)
@@ -630,7 +623,7 @@ def plot_comparison(history: pd.Series, forecasts: Mapping[str, pd.DataFrame], a
     """Forecasts of different models from one origin (``forecasts``; intervals drawn for
     the names in ``bands``, default all) against the history and, after the origin, what
     happened (``actual``, points). Returns the axes."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     labels = labels or {}
     ax.plot(pd.DatetimeIndex(history.index), history.to_numpy(float), color="black", lw=1.1,
             label="simulated panel DAU, before the origin", zorder=4)

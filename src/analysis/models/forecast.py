@@ -992,7 +992,7 @@ class CohortForecaster:
     ----------
     retention : any object with ``survival(t)`` (t = integer age in days since install,
         vectorized over a numpy array or scalar; survival(0) is the share active on the
-        install day, 1 for the sBG model), e.g. ``analysis.retention.ShiftedBetaGeometric``
+        install day, 1 for the sBG model), e.g. ``analysis.models.retention.ShiftedBetaGeometric``
         (duck-typed, never imported here), or a plain callable.
     baseline : organic DAU not due to the influx: a number, a Series indexed by date, or
         a callable mapping a DatetimeIndex to an array.

@@ -1,14 +1,13 @@
 """Where a build came from: commit, parameters, data checksums, package versions.
 
 Loaders call :func:`record_read` for every data file they open; a notebook's
-:class:`analysis.results.Results` stores the checksums of those files when it is saved,
+:class:`analysis.pipeline.results.Results` stores the checksums of those files when it is saved,
 and :func:`provenance_markdown` turns the results of every executed notebook into the
 provenance appendix that ends each report.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import subprocess
@@ -17,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from analysis import config
+from analysis._io import relative
 
 #: Packages whose versions every report records.
 KEY_PACKAGES = (
@@ -24,37 +24,6 @@ KEY_PACKAGES = (
     "pandera", "pydantic", "matplotlib", "seaborn", "papermill", "ipykernel",
     "pypandoc-binary", "typst",
 )
-
-_READS: dict[str, str] = {}
-
-
-def sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file, streamed."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def relative(path: str | Path) -> str:
-    """A path relative to the project root when it lies inside it, else absolute."""
-    path = Path(path).resolve()
-    try:
-        return path.relative_to(config.PROJ_ROOT).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def record_read(path: str | Path) -> None:
-    """Note that this process read a data file (its checksum is taken now)."""
-    _READS[relative(path)] = sha256(path)
-
-
-def files_read() -> dict[str, str]:
-    """Data files read by this process so far, path → SHA-256."""
-    return dict(sorted(_READS.items()))
-
 
 def git_state(root: Path | None = None) -> dict:
     """Commit and dirtiness of the work tree (``None`` values outside a git checkout)."""

@@ -113,7 +113,7 @@ values, not constraints.
 
 Examples
 --------
->>> from analysis.retention import ShiftedBetaGeometric
+>>> from analysis.models.retention import ShiftedBetaGeometric
 >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
 >>> print(m.params_.round(3).to_dict())
 {'alpha': 0.704, 'beta': 1.182}
@@ -179,7 +179,7 @@ _BOUND = 20.0
 #: Largest central-difference gradient of the per-user negative log-likelihood accepted
 #: as a stationary point.
 _GTOL = 1e-5
-#: Columns of ``analysis.cohorts.cohort_table``.
+#: Columns of ``analysis.data.cohorts.cohort_table``.
 COHORT_COLUMNS = ("cohort_date", "age_days", "active_users", "cohort_size")
 
 
@@ -635,7 +635,7 @@ def _prepare_table(
     if missing:
         raise ValueError(
             f"table is missing column(s) {missing}; expected {cols} "
-            f"(the format of analysis.cohorts.cohort_table)"
+            f"(the format of analysis.data.cohorts.cohort_table)"
         )
     if table.empty:
         raise ValueError("table has no rows")
@@ -1114,7 +1114,7 @@ class RetentionModel:
         ----------
         table : DataFrame
             Columns ``cohort_date, age_days, active_users, cohort_size`` (the format of
-            ``analysis.cohorts.cohort_table``): one row per cohort and age.  Ages need not be
+            ``analysis.data.cohorts.cohort_table``): one row per cohort and age.  Ages need not be
             contiguous (e.g. days 1, 7, 30): the survivor likelihood then uses the interval
             probabilities ``S(a_{k-1}) - S(a_k)``.  Younger cohorts simply have fewer ages.
         retention : {"unbounded", "classic"}

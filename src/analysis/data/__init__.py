@@ -1,0 +1,1 @@
+"""What exists: the curated published figures (sources) and the cohort engine on activity logs (cohorts)."""

@@ -1,0 +1,1 @@
+"""What we invent, all labelled SIMULATED: the user panel (users, panel) and the merchants (merchants)."""

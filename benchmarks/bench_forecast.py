@@ -81,7 +81,7 @@ def prophet_runner() -> tuple[Callable[[pd.DataFrame], pd.DataFrame] | None, str
         logging.getLogger(name).setLevel(logging.ERROR)
 
     def run(df: pd.DataFrame) -> pd.DataFrame:
-        m = Prophet(interval_width=0.8).fit(df)
+        m = Prophet(level=0.8).fit(df)
         return prophet_cv(m, disable_tqdm=True, **PROTOCOL)
 
     return run, f"prophet {prophet.__version__}"

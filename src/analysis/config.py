@@ -29,5 +29,10 @@ EXECUTED_DIR = BUILD_DIR / "notebooks"
 RESULTS_DIR = BUILD_DIR / "results"
 # Generated data (simulated panels and the like): build products, never raw data.
 GENERATED_DATA_DIR = BUILD_DIR / "data"
+# Where DuckDB spills when a query outgrows its memory limit.
+DUCKDB_SPILL_DIR = BUILD_DIR / "duckdb_tmp"
+# The provenance appendix the renderer writes and the reports include.
+REPORT_BUILD_DIR = BUILD_DIR / "report"
+PROVENANCE_MD = REPORT_BUILD_DIR / "provenance.md"
 
 KERNEL_NAME = "rednote-analysis"

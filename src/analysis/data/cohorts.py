@@ -145,7 +145,7 @@ def _threads() -> int:
 
 def _connect(memory_limit: str | None = None, threads: int | None = None):
     """An in-memory DuckDB connection with bounded memory and a spill directory."""
-    spill = config.BUILD_DIR / "duckdb_tmp"
+    spill = config.DUCKDB_SPILL_DIR
     spill.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
         ":memory:",

@@ -45,7 +45,7 @@ used only when the history spans at least two years (``yearly_order="auto"``, Pr
 rule), weekly terms when it spans two weeks; the statistical forecasters need 28 days,
 the seasonal naive 14, the naive 3.
 
-Prediction intervals (default 80 %, ``interval_width``): the model's Gaussian forecast
+Prediction intervals (default 80 %, ``level``): the model's Gaussian forecast
 standard error at each horizon, multiplied by the empirical quantiles of the model's
 standardized one-step in-sample residuals instead of +-1.2816 (``intervals="empirical"``,
 a residual-quantile, conformal-style calibration that corrects for heavy tails; set
@@ -257,7 +257,7 @@ def _daily_from_clean(clean: pd.DataFrame, *, log: bool, min_days: int, model: s
 def _check_width(width: float) -> float:
     width = float(width)
     if not 0.0 < width < 1.0:
-        raise ValueError(f"interval_width must be in (0, 1), got {width}")
+        raise ValueError(f"level must be in (0, 1), got {width}")
     return width
 
 
@@ -277,7 +277,7 @@ class BaseForecaster:
     """Shared machinery: parameters, cloning, date handling, back-transform."""
 
     log: bool = False
-    interval_width: float = 0.8
+    level: float = 0.8
     _min_days: int = 2
 
     # scikit-learn style parameter handling ------------------------------------------
@@ -312,7 +312,7 @@ class BaseForecaster:
     def _fit_clean(self, clean: pd.DataFrame) -> BaseForecaster:
         """``fit`` on a frame already checked by ``_validate_frame`` (used by
         ``cross_validation``, which validates once, not once per cutoff)."""
-        _check_width(self.interval_width)
+        _check_width(self.level)
         z = _daily_from_clean(
             clean, log=self.log, min_days=self._min_days, model=type(self).__name__
         )
@@ -401,15 +401,15 @@ class NaiveForecaster(BaseForecaster):
 
     _min_days = 3
 
-    def __init__(self, log: bool = False, interval_width: float = 0.8) -> None:
+    def __init__(self, log: bool = False, level: float = 0.8) -> None:
         self.log = log
-        self.interval_width = interval_width
+        self.level = level
 
     def _fit(self, z: pd.Series) -> None:
         values = z.to_numpy()
         self.last_value_ = float(z.dropna().iloc[-1])
         self.resid_ = np.diff(values)
-        self.q_lo_, self.q_hi_ = _residual_quantiles(self.resid_, self.interval_width)
+        self.q_lo_, self.q_hi_ = _residual_quantiles(self.resid_, self.level)
 
     def _forecast(self, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         h = np.arange(1, steps + 1)
@@ -427,11 +427,11 @@ class SeasonalNaiveForecaster(BaseForecaster):
     """
 
     def __init__(
-        self, season_length: int = 7, log: bool = False, interval_width: float = 0.8
+        self, season_length: int = 7, log: bool = False, level: float = 0.8
     ) -> None:
         self.season_length = season_length
         self.log = log
-        self.interval_width = interval_width
+        self.level = level
 
     @property
     def _min_days(self) -> int:  # type: ignore[override]
@@ -457,7 +457,7 @@ class SeasonalNaiveForecaster(BaseForecaster):
             last_season[k] = values[pos]
         self.last_season_ = last_season
         self.resid_ = values[m:] - values[:-m]
-        self.q_lo_, self.q_hi_ = _residual_quantiles(self.resid_, self.interval_width)
+        self.q_lo_, self.q_hi_ = _residual_quantiles(self.resid_, self.level)
 
     def _forecast(self, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         m = int(self.season_length)
@@ -616,7 +616,7 @@ class _DeterministicForecaster(BaseForecaster):
     def _calibrate(self) -> None:
         from scipy import stats
 
-        width = self.interval_width
+        width = self.level
         zq = float(stats.norm.ppf(0.5 + width / 2))
         self.z_lo_, self.z_hi_ = -zq, zq
         if self.intervals == "empirical":
@@ -661,7 +661,7 @@ class ARIMAForecaster(_DeterministicForecaster):
     weekly : weekly dummies (used when the history spans >= 14 days).
     trend : add a linear time trend to the deterministic terms.
     log : model log(y) (requires y > 0).
-    interval_width : coverage of the prediction interval.
+    level : coverage of the prediction interval.
     intervals : "empirical" (residual-quantile calibrated) or "gaussian".
     method : "two_step" (OLS, then SARIMAX on the residual; fast) or "joint" (one
         SARIMAX with exog, all coefficients by maximum likelihood; slow).
@@ -685,7 +685,7 @@ class ARIMAForecaster(_DeterministicForecaster):
         weekly: bool = True,
         trend: bool = False,
         log: bool = True,
-        interval_width: float = 0.8,
+        level: float = 0.8,
         intervals: str = "empirical",
         method: str = "two_step",
         dynamics_window: int | None = 365,
@@ -699,7 +699,7 @@ class ARIMAForecaster(_DeterministicForecaster):
         self.weekly = weekly
         self.trend = trend
         self.log = log
-        self.interval_width = interval_width
+        self.level = level
         self.intervals = intervals
         self.method = method
         self.start_params = start_params
@@ -794,7 +794,7 @@ class ExponentialSmoothingForecaster(_DeterministicForecaster):
         weekly: bool = True,
         damped_trend: bool = True,
         log: bool = True,
-        interval_width: float = 0.8,
+        level: float = 0.8,
         intervals: str = "empirical",
         dynamics_window: int | None = 365,
         start_params: Any = None,
@@ -804,7 +804,7 @@ class ExponentialSmoothingForecaster(_DeterministicForecaster):
         self.weekly = weekly
         self.damped_trend = damped_trend
         self.log = log
-        self.interval_width = interval_width
+        self.level = level
         self.intervals = intervals
         self.start_params = start_params
         self.trend = False
@@ -854,7 +854,7 @@ class UnobservedComponentsForecaster(_DeterministicForecaster):
         weekly: bool = True,
         weekly_harmonics: int = 3,
         log: bool = True,
-        interval_width: float = 0.8,
+        level: float = 0.8,
         intervals: str = "empirical",
         dynamics_window: int | None = 365,
         start_params: Any = None,
@@ -864,7 +864,7 @@ class UnobservedComponentsForecaster(_DeterministicForecaster):
         self.weekly = weekly
         self.weekly_harmonics = weekly_harmonics
         self.log = log
-        self.interval_width = interval_width
+        self.level = level
         self.intervals = intervals
         self.start_params = start_params
         self.trend = False
@@ -894,7 +894,7 @@ def default_forecaster(**overrides: Any) -> ARIMAForecaster:
         "weekly": True,
         "trend": False,
         "log": True,
-        "interval_width": 0.8,
+        "level": 0.8,
         "intervals": "empirical",
         "method": "two_step",
         "dynamics_window": 730,
@@ -999,7 +999,7 @@ class CohortForecaster:
     installs : daily new installs, a Series indexed by date (or a DataFrame with columns
         ``ds`` and ``installs``), typically history followed by ``install_scenario(...)``.
         Missing days count as zero installs.
-    interval_width : coverage of the interval (default 0.8).
+    level : coverage of the interval (default 0.8).
     retention_samples : optional uncertainty about retention: a sequence of objects with
         ``survival`` / callables, or a 2-D array (draws x ages, age 0 first) of survival
         curves. The interval is the pointwise quantile of DAU over these draws.
@@ -1023,7 +1023,7 @@ class CohortForecaster:
         retention: Any,
         baseline: Any = 0.0,
         installs: Any = None,
-        interval_width: float = 0.8,
+        level: float = 0.8,
         retention_samples: Any = None,
         n_draws: int = 500,
         random_state: int | None = 0,
@@ -1031,7 +1031,7 @@ class CohortForecaster:
         self.retention = retention
         self.baseline = baseline
         self.installs = installs
-        self.interval_width = interval_width
+        self.level = level
         self.retention_samples = retention_samples
         self.n_draws = n_draws
         self.random_state = random_state
@@ -1165,7 +1165,7 @@ class CohortForecaster:
         """Set the forecast origin: the last date of ``df`` (ds, y) if given, else the
         day before the first install. Nothing is estimated (retention is fitted
         elsewhere); the installs are validated."""
-        _check_width(self.interval_width)
+        _check_width(self.level)
         self.installs_ = self._installs_series()
         if df is not None:
             clean = _validate_frame(df)
@@ -1212,7 +1212,7 @@ class CohortForecaster:
         if paths is None:
             lo = hi = mean
         else:
-            w = self.interval_width
+            w = self.level
             lo, hi = np.quantile(paths, [(1 - w) / 2, (1 + w) / 2], axis=0)
         out = pd.DataFrame(
             {

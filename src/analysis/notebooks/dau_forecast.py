@@ -293,7 +293,7 @@ def baseline_path(history: pd.Series, horizon: int, level: float = 0.8,
     :func:`analysis.models.forecast.default_forecaster`). Returns ``(path, prediction)``:
     the Series over history and forecast days (point forecast), and the forecaster's
     prediction frame."""
-    m = model if model is not None else forecast.default_forecaster(interval_width=level)
+    m = model if model is not None else forecast.default_forecaster(level=level)
     df = pd.DataFrame({"ds": pd.DatetimeIndex(history.index), "y": history.to_numpy(float)})
     pred = m.fit(df).predict(int(horizon))
     path = pd.concat([pd.Series(df["y"].to_numpy(), index=df["ds"]),
@@ -317,7 +317,7 @@ def cohort_forecast(retention_model, baseline: pd.Series, installs_history: pd.S
         raise ValueError("future_installs must start after the installs history")
     installs = pd.concat([hist, future_installs.astype(float)])
     model = forecast.CohortForecaster(retention_model, baseline=baseline, installs=installs,
-                                      interval_width=level, n_draws=n_draws,
+                                      level=level, n_draws=n_draws,
                                       random_state=random_state)
     origin = pd.DataFrame({"ds": [hist.index.max()], "y": [1.0]})
     pred = model.fit(origin).predict(pd.DatetimeIndex(pd.to_datetime(list(dates))))

@@ -55,7 +55,6 @@ FENCE = re.compile(r"^(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 KIND_NAMES = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
-PROVENANCE_MD = "report/provenance.md"
 
 
 class RenderError(RuntimeError):
@@ -403,7 +402,7 @@ def render_notebook_html(notebook: Path, out_dir: Path) -> Path:
 
 def write_provenance(engine: str) -> Path:
     """The provenance appendix that every report includes, from the saved results."""
-    path = config.BUILD_DIR / PROVENANCE_MD
+    path = config.PROVENANCE_MD
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(provenance_markdown(collect(extra_versions=engine_versions(engine))))

@@ -240,7 +240,7 @@ def test_horizon_buckets_by_hand():
 
 def test_naive_exact():
     y = [5.0, 7.0, 6.0, 9.0, 8.0, 10.0, 11.0, 12.0, 10.0, 13.0]
-    m = F.NaiveForecaster(interval_width=0.8).fit(daily(y))
+    m = F.NaiveForecaster(level=0.8).fit(daily(y))
     fc = m.predict(4)
     assert np.allclose(fc["yhat"], 13.0)
     assert list(fc["ds"]) == list(pd.date_range("2021-01-14", periods=4))
@@ -342,7 +342,7 @@ def test_interval_coverage_roughly_nominal_on_simulated_data():
         initial="400 days",
         period="28 days",
         horizon="28 days",
-        model=F.ARIMAForecaster(order=(1, 0, 0), yearly_order=0, interval_width=0.95),
+        model=F.ARIMAForecaster(order=(1, 0, 0), yearly_order=0, level=0.95),
     )
     cover95 = F.horizon_buckets(cv95, buckets=((1, 28),))["coverage"].iloc[0]
     assert cover95 > cover and cover95 >= 0.88
@@ -379,7 +379,7 @@ def test_gaps_and_unsorted_dates_are_handled():
 
 
 def test_clone_keeps_settings_not_fit():
-    m = F.ARIMAForecaster(order=(2, 1, 1), interval_width=0.9)
+    m = F.ARIMAForecaster(order=(2, 1, 1), level=0.9)
     df, _ = synthetic_log_series(n=120)
     m.fit(df)
     c = m.clone()
@@ -414,8 +414,8 @@ def test_bad_input_raises_clear_errors():
         m.fit(df.rename(columns={"y": "value"}))
     with pytest.raises(ValueError, match="daily"):
         m.fit(df.assign(ds=df["ds"] + pd.Timedelta(hours=6)))
-    with pytest.raises(ValueError, match="interval_width"):
-        F.NaiveForecaster(interval_width=80).fit(df)
+    with pytest.raises(ValueError, match="level"):
+        F.NaiveForecaster(level=80).fit(df)
     with pytest.raises(RuntimeError, match="not fitted"):
         F.NaiveForecaster().predict(3)
     m.fit(df)

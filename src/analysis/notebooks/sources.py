@@ -78,3 +78,33 @@ def plot_provider_gap(gap: pd.DataFrame, other: str, reference: str, ax=None):
     ax.set_ylabel(f"{other} DAU / {reference} implied peak")
     ax.legend(fontsize=8)
     return ax
+
+
+# ------------------------------------------------------------------ findings for the text
+
+
+#: Providers that are not third-party measurement firms.
+NOT_THIRD_PARTY = ("none", "company")
+
+
+def third_party_figures(metrics: pd.DataFrame) -> dict:
+    """How many figures a named third party is credited with, and which parties.
+
+    Returns ``{"count": int, "providers": sorted list of names}``.
+    """
+    third = metrics[~metrics["provider"].isin(NOT_THIRD_PARTY)]
+    return {"count": len(third), "providers": sorted(third["provider"].unique())}
+
+
+def surge_gap_extremes(gap: pd.DataFrame) -> dict:
+    """The other provider's surge figures farthest from and closest to the implied peak.
+
+    ``gap`` is :func:`analysis.data.sources.provider_disagreement` output. Returns
+    ``{"largest": row, "closest": row}``: the row with the largest ratio, and the row whose
+    ratio is nearest 1.
+    """
+    surge = gap[gap["phase"] == "surge"]
+    if surge.empty:
+        raise ValueError("no figure of the other provider falls in the surge phase")
+    return {"largest": surge.loc[surge["ratio"].idxmax()],
+            "closest": surge.loc[(surge["ratio"] - 1).abs().idxmin()]}

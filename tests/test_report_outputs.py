@@ -1,0 +1,74 @@
+"""What real Quarto would do with the executed notebooks a report embeds, checked without it.
+
+Quarto 1.11 (run on these reports on an offline machine) adds requirejs and jQuery from
+cdn.jsdelivr.net to the HTML whenever *any* cell output of an embedded notebook is
+``text/html`` -- even a cell the report does not embed -- and fails offline with
+"Could not fetch resource https://cdn.jsdelivr.net/npm/jquery@3.5.1/...". The same holds
+for JavaScript and widget outputs. Quarto is not installable here, so this test reads the
+executed notebooks and refuses such outputs.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.slow
+
+#: Output MIME types that make Quarto pull scripts from a CDN.
+CDN_PULLING = (
+    "text/html",
+    "application/javascript",
+    "text/javascript",
+    "application/vnd.jupyter.widget-view+json",
+    "application/vnd.plotly.v1+json",
+    "application/vnd.bokehjs_load.v0+json",
+)
+
+EMBED = re.compile(r"\{\{<\s*embed\s+([^#\s>]+\.ipynb)")
+
+
+def _embedded_notebooks(reports_dir) -> set[str]:
+    names = set()
+    for qmd in reports_dir.glob("*.qmd"):
+        names |= {m.split("/")[-1] for m in EMBED.findall(qmd.read_text())}
+    return names
+
+
+def cdn_pulling_outputs(notebook) -> list[str]:
+    """``"cell <code-cell index> (<label>): <mime>"`` for every offending output."""
+    bad = []
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    for i, cell in enumerate(code):
+        label = next((ln.split(":", 1)[1].strip() for ln in cell.source.splitlines()
+                      if ln.startswith("#| label:")), "no label")
+        for out in cell.get("outputs", []):
+            for mime in out.get("data", {}):
+                if mime in CDN_PULLING:
+                    bad.append(f"code cell {i} ({label}): {mime}")
+    return bad
+
+
+def test_the_check_finds_a_bare_dataframe():
+    import pandas as pd
+    from IPython.core.formatters import DisplayFormatter
+
+    data, _ = DisplayFormatter().format(pd.DataFrame({"a": [1]}))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "df.head()", outputs=[nbformat.v4.new_output("execute_result", data=data)])])
+    assert cdn_pulling_outputs(nb) == ["code cell 0 (no label): text/html"]
+
+
+def test_embedded_notebooks_have_no_cdn_pulling_output(built):
+    embedded = _embedded_notebooks(built["reports"])
+    assert embedded, "the reports embed no notebook"
+    problems = {}
+    for name in sorted(embedded):
+        nb = nbformat.read(built["build"] / "notebooks" / name, as_version=4)
+        if bad := cdn_pulling_outputs(nb):
+            problems[name] = bad
+    assert not problems, (
+        "outputs that make Quarto fetch requirejs/jQuery from a CDN (show a table with "
+        f"md_table or print(frame.to_string()) instead): {problems}")

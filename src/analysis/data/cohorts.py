@@ -98,6 +98,7 @@ from __future__ import annotations
 import datetime as dt
 import glob as _glob
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -131,6 +132,80 @@ _PERFECT_HT_BITS = 22
 
 class CohortInputError(ValueError):
     """The activity log is unusable (empty, missing columns, nulls, bad dates, no file)."""
+
+
+# ------------------------------------------------------------------------- arguments
+
+_MEMORY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
+_PERCENT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%\s*")
+_UNIT_BYTES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+#: Below this DuckDB cannot hold even the small buffers of one query.
+_MIN_MEMORY = 16 * 2**20
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][0-9:.+\-Z]*)?")
+
+
+def _check_as_of(as_of) -> dt.date | None:
+    """``as_of`` as a calendar day, or a ValueError naming it.
+
+    Only unambiguous forms are taken: a date, datetime, Timestamp or numpy datetime64,
+    or an ISO string "YYYY-MM-DD" (a time after it is ignored). "01/02/2025" could be
+    either of two days and a number could be any epoch, so both are refused.
+    """
+    if as_of is None:
+        return None
+    if isinstance(as_of, str) and not _ISO_DAY.fullmatch(as_of.strip()):
+        day = None
+    elif isinstance(as_of, (str, dt.date, np.datetime64)):
+        try:
+            day = as_date(as_of.strip() if isinstance(as_of, str) else as_of)
+        except (ValueError, TypeError, OverflowError):
+            day = None
+    else:
+        day = None
+    if day is None or pd.isna(day):
+        raise ValueError(
+            f"as_of must be a calendar day: a datetime.date, a pandas Timestamp or an ISO "
+            f"string 'YYYY-MM-DD' (for example '2025-02-28'), not {as_of!r}"
+        )
+    return day
+
+
+def _check_memory_limit(memory_limit) -> str | None:
+    """``memory_limit`` in DuckDB's form, or a ValueError naming it."""
+    if memory_limit is None:
+        return None
+    accepted = (
+        "memory_limit must be an amount of memory such as '4GB' or '512MB' (a number and "
+        "one of the units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB) or a share of the "
+        "machine's memory such as '50%'"
+    )
+    if not isinstance(memory_limit, str):
+        raise ValueError(f"{accepted}; not {memory_limit!r} (of type {type(memory_limit).__name__})")
+    amount, percent = _MEMORY.fullmatch(memory_limit), _PERCENT.fullmatch(memory_limit)
+    if percent:
+        if not 0 < float(percent.group(1)) <= 100:
+            raise ValueError(f"{accepted}; not {memory_limit!r} (a share is above 0 and at "
+                             f"most 100%)")
+        return memory_limit
+    if not amount:
+        raise ValueError(f"{accepted}; not {memory_limit!r}")
+    if float(amount.group(1)) * _UNIT_BYTES[amount.group(2).lower()] < _MIN_MEMORY:
+        raise ValueError(f"{accepted}, of at least 16MiB; not {memory_limit!r} (too little "
+                         f"for DuckDB to run a query)")
+    return memory_limit
+
+
+def _check_threads(threads) -> int | None:
+    """``threads`` as a positive int, or a ValueError naming it."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(
+            f"threads must be a whole number of at least 1 (or None for the usable cores, "
+            f"{_threads()} here); not {threads!r}"
+        )
+    return int(threads)
 
 
 # ----------------------------------------------------------------------------- DuckDB
@@ -284,7 +359,10 @@ def _run(
 ) -> _Result:
     if cohort not in ("first_active", "install"):
         raise ValueError(f"cohort must be 'first_active' or 'install', not {cohort!r}")
-    con = _connect(memory_limit, threads)
+    # Arguments are checked before DuckDB sees them, so that a mistake names the argument
+    # (DuckDB would raise its own ParserException, pandas a DateParseError).
+    as_of = _check_as_of(as_of)
+    con = _connect(_check_memory_limit(memory_limit), _check_threads(threads))
     try:
         return _run_on(con, source, want, cohort, by_market, as_of)
     finally:
@@ -536,12 +614,17 @@ def daily_active_users(
         ``by_market``).
     by_market : bool
         One series per ``market`` (a user active in two markets counts in both).
-    as_of : date-like, optional
+    as_of : date, datetime, Timestamp, datetime64 or ISO string "YYYY-MM-DD", optional
         End of the observation window. Events after it are an error; days after the
         last event up to ``as_of`` get ``dau == 0``. Default: the latest event_date (and
-        events after today are an error).
-    memory_limit, threads
-        DuckDB settings (default ``DEFAULT_MEMORY_LIMIT`` and the usable cores).
+        events after today are an error). Other forms ("01/02/2025", a number) are a
+        ValueError naming ``as_of``.
+    memory_limit : str, optional
+        DuckDB's memory limit, an amount such as ``"4GB"``/``"512MiB"`` (at least 16 MiB)
+        or a share of the machine's memory such as ``"50%"``; default
+        ``DEFAULT_MEMORY_LIMIT``.
+    threads : int, optional
+        DuckDB threads, at least 1; default the usable cores.
 
     Returns
     -------
@@ -554,6 +637,8 @@ def daily_active_users(
     CohortInputError (a ValueError)
         Empty log, missing columns, null user ids / dates / markets, events after
         ``as_of`` or in the future, events before ``install_date``, no such file.
+    ValueError
+        An ``as_of``, ``memory_limit`` or ``threads`` of the wrong form, named.
     """
     res = _run(
         source,

@@ -15,6 +15,8 @@ computed here from the rows, so that no number in a report is typed by hand.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 
@@ -46,8 +48,9 @@ class DataValidationError(ValueError):
     """A raw data file does not match its schema.
 
     ``problems`` holds one dict per problem with keys ``file``, ``row`` (1-based data
-    row, the header excluded; ``None`` for file-level problems), ``line`` (line in the
-    file), ``column``, ``value`` and ``expected``.
+    row, the header excluded; ``None`` for file-level problems), ``line`` (the line of
+    the file where the row starts, as an editor shows it), ``column``, ``value`` and
+    ``expected``.
     """
 
     def __init__(self, path: Path, problems: list[dict]):
@@ -71,10 +74,35 @@ def _describe(p: dict) -> str:
     where = f"{_display_path(p['file'])}"
     if p.get("row") is not None:
         where += f", row {p['row']} (line {p['line']})"
+    elif p.get("line") is not None:
+        where += f", line {p['line']}"
     if p.get("column"):
         where += f", column '{p['column']}'"
-    value = "" if p.get("value") is None else f": got {p['value']!r}"
+    value = "" if p.get("value") is None else f": got {_clip(p['value'])}"
     return f"{where}{value}; expected {p['expected']}"
+
+
+def _clip(value, width: int = 80) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= width else shown[: width - 5] + "…" + shown[-1]
+
+
+def _problem(path: Path, expected: str, row=None, line=None, column=None, value=None) -> dict:
+    return dict(file=path, row=row, line=line, column=column, value=value, expected=expected)
+
+
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _iso_dates(s: pd.Series) -> pd.Series:
+    """Cells that are real calendar days written YYYY-MM-DD as datetime64; else NaT.
+
+    Nothing else is accepted: ``15/01/2025`` is ambiguous and ``2025-02-30`` no day.
+    """
+    text = s.astype("str")
+    parsed = pd.to_datetime(text.where(text.str.match(_DATE)), format="%Y-%m-%d",
+                            errors="coerce")
+    return parsed.astype("datetime64[ns]")
 
 
 def _schema(source_files: tuple[str, ...]) -> pa.DataFrameSchema:
@@ -83,14 +111,17 @@ def _schema(source_files: tuple[str, ...]) -> pa.DataFrameSchema:
         lambda s: ~s.str.contains(_CJK), element_wise=False,
         error="English/pinyin only (Chinese text belongs in source_quote)",
     )
+    # Dates stay text here and are checked one cell at a time, so that a bad date is a
+    # problem of its row; pandera's datetime coercion fails whole columns at once.
+    iso_date = pa.Check(lambda s: _iso_dates(s).notna(), error="a date YYYY-MM-DD")
     return pa.DataFrameSchema(
         {
             "id": pa.Column(str, pa.Check.str_matches(r"^PM\d{3,}$"), unique=True),
             "entity": pa.Column(str, [pa.Check.str_length(min_value=1), no_cjk]),
             "market": pa.Column(str, [pa.Check.str_length(min_value=1), no_cjk]),
             "metric": pa.Column(str, pa.Check.str_matches(r"^[a-z][a-z0-9_]*$")),
-            "period_start": pa.Column("datetime64[ns]", coerce=True, nullable=False),
-            "period_end": pa.Column("datetime64[ns]", coerce=True, nullable=False),
+            "period_start": pa.Column(str, iso_date, nullable=False),
+            "period_end": pa.Column(str, iso_date, nullable=False),
             # to_numeric first: when coercion failed pandera still runs the check on text.
             "value": pa.Column(float, pa.Check(
                 lambda s: np.isfinite(pd.to_numeric(s, errors="coerce")),
@@ -102,10 +133,6 @@ def _schema(source_files: tuple[str, ...]) -> pa.DataFrameSchema:
             "source_quote": text,
             "note_en": pa.Column(str, no_cjk, nullable=False),
         },
-        checks=[
-            pa.Check(lambda df: df["period_end"] >= df["period_start"],
-                     error="period_end on or after period_start"),
-        ],
         strict=True,
         ordered=False,
     )
@@ -114,27 +141,27 @@ def _schema(source_files: tuple[str, ...]) -> pa.DataFrameSchema:
 _EXPECTED = {
     "id": "a unique id like PM001",
     "metric": "a snake_case metric name",
-    "period_start": "a date YYYY-MM-DD",
-    "period_end": "a date YYYY-MM-DD on or after period_start",
+    "period_start": "a date YYYY-MM-DD (a real calendar day)",
+    "period_end": "a date YYYY-MM-DD (a real calendar day) on or after period_start",
     "value": "a finite number (no units or text)",
     "unit": "one of " + ", ".join(UNITS),
     "qualifier": "one of " + ", ".join(QUALIFIERS),
 }
 
 
-def _problems_from(err: pa.errors.SchemaErrors, path: Path, source_files) -> list[dict]:
+def _problems_from(err: pa.errors.SchemaErrors, path: Path, source_files,
+                   lines: dict[int, int]) -> list[dict]:
     problems, seen = [], set()
     for case in err.failure_cases.itertuples(index=False):
         column = case.column
         check = str(case.check)
         if case.schema_context == "DataFrameSchema" and check == "column_in_dataframe":
-            problems.append(dict(file=path, row=None, line=None, column=case.failure_case,
-                                 value=None, expected="the column to be present (missing)"))
+            problems.append(_problem(path, "the column to be present (missing)", line=1,
+                                     column=case.failure_case))
             continue
         if check == "column_in_schema":
-            problems.append(dict(file=path, row=None, line=None, column=case.failure_case,
-                                 value=None, expected="no such column: allowed columns are "
-                                 + ", ".join(COLUMNS)))
+            problems.append(_problem(path, "no such column: allowed columns are "
+                                     + ", ".join(COLUMNS), line=1, column=case.failure_case))
             continue
         index = None if pd.isna(case.index) else int(case.index)
         key = (index, column)
@@ -152,11 +179,167 @@ def _problems_from(err: pa.errors.SchemaErrors, path: Path, source_files) -> lis
         else:
             expected = check
         row = None if index is None else index + 1
-        line = None if index is None else index + 2
+        line = None if index is None else lines.get(index)
         value = None if pd.isna(case.failure_case) else case.failure_case
-        problems.append(dict(file=path, row=row, line=line, column=column, value=value,
-                             expected=expected))
-    return sorted(problems, key=lambda p: (p["row"] is not None, p["row"] or 0))
+        problems.append(_problem(path, expected, row=row, line=line, column=column,
+                                 value=value))
+    return problems
+
+
+def _shown(field: str) -> str:
+    """A cell as read, with undecodable bytes shown as ``\\xff`` escapes."""
+    return field.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+_BAD_BYTE = re.compile(r"[\udc80-\udcff]")
+
+
+def _quoting_fault(text: str, line: int) -> tuple[int, str, bool]:
+    """Where the CSV quoting of the record starting on ``line`` breaks.
+
+    Returns the 0-based field index, the field's text up to the fault, and whether the
+    fault is a quote never closed (else: text after a closing quote).
+    """
+    rest = "".join(text.splitlines(keepends=True)[line - 1:])
+    field, begin, state = 0, 0, "start"
+    for i, ch in enumerate(rest):
+        if state == "quoted":
+            if ch == '"':
+                state = "quote"
+        elif state == "quote":  # just after a quote inside a quoted value
+            if ch == '"':
+                state = "quoted"
+            elif ch == ",":
+                field, begin, state = field + 1, i + 1, "start"
+            elif ch in "\r\n":
+                break
+            else:
+                return field, _shown(rest[begin:i + 1]), False
+        elif ch == ",":
+            field, begin, state = field + 1, i + 1, "start"
+        elif ch in "\r\n":
+            break
+        elif state == "start":
+            state = "quoted" if ch == '"' else "plain"
+    return field, _shown(rest[begin:]), state == "quoted"
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, dict[int, int], list[dict], set]:
+    """Split the file into rows with the ``csv`` module, checking what pandas would not.
+
+    Returns the rows as text (index = data row - 1), the line each row starts on, the
+    problems of the file's structure (empty file, bytes that are not UTF-8, broken
+    quoting, rows with too few or too many fields, a last line cut short) and the
+    ``(row, column)`` cells already reported, so the schema does not report them again.
+    Rows with the wrong number of fields are left out of the table: their fields cannot
+    be matched to columns.
+    """
+    data = path.read_bytes()
+    if not data.strip():
+        return pd.DataFrame(), {}, [_problem(
+            path, "a header line (" + ",".join(COLUMNS) + ") and at least one data row "
+            "(the file is empty)", line=1)], set()
+    # surrogateescape keeps every byte: a byte that is not UTF-8 is reported in its cell.
+    text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    problems: list[dict] = []
+    reported: set = set()
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    index: list[int] = []
+    lines: dict[int, int] = {}
+    n_rows, last_line, broken = 0, 0, False
+    while True:
+        start = last_line + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            # A quote is opened and never closed, or a quoted value has stray text after
+            # its closing quote. Nothing after this point can be split reliably.
+            field_no, value, unclosed = _quoting_fault(text, start)
+            names = header if header is not None else []
+            column = names[field_no] if field_no < len(names) else None
+            why = ("a quoted value closed by a double quote (this one is never closed: "
+                   "the file ends inside it)" if unclosed else
+                   "a closing double quote followed by a comma or the end of the line (a "
+                   'quote inside a quoted value is written twice, "")')
+            problems.append(_problem(
+                path, why + "; the rows from here on could not be read",
+                row=n_rows + 1 if header is not None else None, line=start,
+                column=column, value=value))
+            broken = True
+            break
+        last_line = reader.line_num
+        if not fields:  # a blank line, skipped as pandas does
+            continue
+        if header is None:
+            header = fields
+            for i, name in enumerate(fields):
+                if _BAD_BYTE.search(name):
+                    problems.append(_problem(
+                        path, "UTF-8 text (a byte of this column name is not UTF-8; "
+                        "save the file as UTF-8)", line=start, column=_shown(name)))
+                elif name in fields[:i]:
+                    problems.append(_problem(
+                        path, "each column once in the header (this name appears twice)",
+                        line=start, column=name))
+            continue
+        n_rows += 1
+        row = n_rows
+        lines[row - 1] = start
+        if len(fields) != len(header):
+            if len(fields) < len(header):
+                missing = ", ".join(f"'{name}'" for name in header[len(fields):])
+                why = (f"{len(header)} fields, one per column; found {len(fields)}, so "
+                       f"{missing} got none (a line cut short, or a field missing earlier "
+                       f"in the row; shown: the last field, which fell under this column)")
+                column, value = header[len(fields) - 1], _shown(fields[-1])
+            else:
+                why = (f"{len(header)} fields, one per column; found {len(fields)}: "
+                       f"{len(fields) - len(header)} more than the header has (shown: "
+                       f"the first extra field; a value that contains a comma must be "
+                       f"enclosed in double quotes)")
+                column, value = None, _shown(fields[len(header)])
+            problems.append(_problem(path, why, row=row, line=start, column=column,
+                                     value=value))
+            continue
+        for name, field in zip(header, fields, strict=True):
+            if _BAD_BYTE.search(field):
+                byte = ord(_BAD_BYTE.search(field).group()) - 0xDC00
+                problems.append(_problem(
+                    path, f"UTF-8 text (byte 0x{byte:02X} is not UTF-8; save the file "
+                    "as UTF-8)", row=row, line=start, column=name, value=_shown(field)))
+                reported.add((row, name))
+        rows.append([_shown(f) for f in fields])
+        index.append(row - 1)
+    if header is None:
+        return pd.DataFrame(), {}, problems or [_problem(
+            path, "a header line (" + ",".join(COLUMNS) + ") and at least one data row "
+            "(the file is empty)", line=1)], set()
+    if not broken and text[-1] not in "\r\n" and rows and index[-1] == n_rows - 1:
+        # A file cut short usually stops in the middle of its last line, which may still
+        # have every field; a complete file ends with a line break.
+        problems.append(_problem(
+            path, "a complete last line ending with a line break (the file ends in the "
+            "middle of this row: is it truncated?)", row=n_rows, line=lines[n_rows - 1],
+            column=header[-1], value=rows[-1][-1]))
+    if n_rows == 0 and not problems:
+        problems.append(_problem(path, "at least one data row (only a header was found)",
+                                 line=last_line + 1))
+    if any(p["row"] is None for p in problems):  # the header itself is unusable
+        return pd.DataFrame(), lines, problems, reported
+    frame = pd.DataFrame(rows, columns=[_shown(h) for h in header], index=index, dtype="str")
+    # Empty cells are missing values, as read_csv(keep_default_na=False, na_values=[""]).
+    frame = frame.mask(frame == "")
+    return frame, lines, problems, reported
+
+
+def _order(problems: list[dict], header: list[str]) -> list[dict]:
+    position = {name: i for i, name in enumerate(header)}
+    return sorted(problems, key=lambda p: (p["row"] is not None, p["row"] or 0,
+                                           position.get(p["column"], len(position))))
 
 
 def load_published_metrics(path: str | Path | None = None) -> pd.DataFrame:
@@ -177,24 +360,39 @@ def load_published_metrics(path: str | Path | None = None) -> pd.DataFrame:
     FileNotFoundError
         The file does not exist.
     DataValidationError
-        A missing or unknown column, a non-numeric value, an unknown unit or qualifier,
-        a bad date, a duplicate id, ... -- every problem, each with file, row and column.
+        An empty file, bytes that are not UTF-8, broken quoting, a row with too few or
+        too many fields, a last line cut short, a missing or unknown column, a
+        non-numeric value, an unknown unit or qualifier, a date that is not a real day
+        written YYYY-MM-DD, a duplicate id, ... -- every problem, each with the file, the
+        row (and the line it starts on), the column and the value found. The file is
+        only read.
     """
     path = Path(path) if path is not None else config.PUBLISHED_METRICS_CSV
     if not path.is_file():
         raise FileNotFoundError(f"{_display_path(path)}: no such file")
-    # Read everything as text so that pandera, not the CSV parser, judges each cell and
-    # can say which row and column is wrong.
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    # Split rows with the csv module and keep every cell as text so that the checks
+    # here and pandera's, not the CSV parser, judge each cell and name its row.
+    raw, lines, problems, reported = _read_table(path)
     record_read(path)
+    if raw.columns.empty:
+        raise DataValidationError(path, problems)
     source_files = tuple(sorted(p.name for p in config.SEEDS_DIR.iterdir() if p.is_file()))
-    if raw.empty:
-        raise DataValidationError(path, [dict(file=path, row=None, line=None, column=None,
-                                              value=None, expected="at least one data row")])
+    df = None
     try:
         df = _schema(source_files).validate(raw, lazy=True)
     except pa.errors.SchemaErrors as err:
-        raise DataValidationError(path, _problems_from(err, path, source_files)) from None
+        problems += [p for p in _problems_from(err, path, source_files, lines)
+                     if (p["row"], p["column"]) not in reported]
+    if {"period_start", "period_end"} <= set(raw.columns):
+        start, end = _iso_dates(raw["period_start"]), _iso_dates(raw["period_end"])
+        for i in raw.index[(end < start).to_numpy()]:  # NaT (a bad date) compares False
+            problems.append(_problem(
+                path, f"a date on or after period_start ({raw.at[i, 'period_start']})",
+                row=i + 1, line=lines[i], column="period_end", value=raw.at[i, "period_end"]))
+    if problems:
+        raise DataValidationError(path, _order(problems, list(raw.columns)))
+    df = df.assign(period_start=_iso_dates(df["period_start"]),
+                   period_end=_iso_dates(df["period_end"]))
     return df.loc[:, list(COLUMNS)].reset_index(drop=True)
 
 

@@ -4,7 +4,10 @@ Each notebook ``notebooks/NN_name.ipynb`` has one cell tagged ``parameters``; it
 parameter sets live in ``params/*.yaml``. :func:`load_params` reads a YAML file and
 validates it against the notebook's schema (a pydantic model registered in
 :data:`SCHEMAS`): an unknown key, a wrong type or an impossible value raises
-:class:`ParameterError` naming the file, the key and what was expected.
+:class:`ParameterError` naming the file, the key and what was expected. So do an empty
+file (write ``{}`` to mean "every default"), a key given twice (both lines named) and a
+date written as anything but a YAML date or an ISO string ``YYYY-MM-DD`` (an integer
+such as a Unix time ``1735689600`` is refused, not read as a timestamp).
 
 To add a parameter: add a field to the notebook's model here, a default in the
 notebook's ``parameters`` cell, and (optionally) a value in its YAML files. The runner
@@ -13,20 +16,83 @@ refuses a notebook whose ``parameters`` cell and schema disagree.
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 PROVIDERS = Literal["Sensor Tower", "Similarweb", "QuestMobile", "AppGrowing"]
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY_EXPECTED = "a YAML date (2025-01-31) or an ISO string 'YYYY-MM-DD'"
+
+
+def _day(value) -> date:
+    """A calendar day from a YAML date or an ISO string "YYYY-MM-DD"; nothing else.
+
+    pydantic's lax date parsing would also take 1735689600 (a Unix time), "20250101",
+    2025-01-31T10:00 (a time dropped) and, through ``date.fromisoformat``, "2025-W05-5".
+    """
+    if isinstance(value, datetime):
+        raise PydanticCustomError("day_type", "a date without a time of day: expected "
+                                  + _DAY_EXPECTED)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("day_value", "no such calendar day: expected "
+                                      + _DAY_EXPECTED) from None
+    raise PydanticCustomError("day_type", "expected " + _DAY_EXPECTED)
+
+
 #: A calendar day: a YAML date or an ISO string "YYYY-MM-DD" (nothing else).
-Day = Annotated[date, Strict(False)]
+Day = Annotated[date, PlainValidator(_day), PlainSerializer(date.isoformat, when_used="json")]
 
 
 class ParameterError(ValueError):
     """A parameter file does not match its notebook's schema."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a mapping that gives a key twice.
+
+    PyYAML keeps the last value silently; a parameter file that sets ``seed`` twice is
+    almost always an edit that went wrong, so both lines are named.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key; the base class reports it
+                    continue
+                if first != key_node.start_mark.line + 1:
+                    raise _DuplicateKey(key, first, key_node.start_mark.line + 1)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key, first: int, second: int):
+        super().__init__(key, first, second)
+        self.key, self.first, self.second = key, first, second
 
 
 class NotebookParams(BaseModel):
@@ -136,7 +202,9 @@ def _describe(error: dict, schema: type[NotebookParams]) -> str:
         return f"{error['msg'].removeprefix('Value error, ')}"
     field = schema.model_fields.get(str(error["loc"][0]))
     expected = ""
-    if field is not None and field.annotation is not None:
+    if error["type"].startswith("day_"):  # the message already says what is expected
+        pass
+    elif field is not None and field.annotation is not None:
         expected = f"; expected {getattr(field.annotation, '__name__', field.annotation)}"
     return f"key '{key}': {error['msg']}{expected} (got {error['input']!r})"
 
@@ -161,10 +229,22 @@ def load_params(path: str | Path, notebook: str | Path) -> NotebookParams:
     if not path.is_file():
         raise ParameterError(f"{path}: no such parameter file")
     try:
-        values = yaml.safe_load(path.read_text()) or {}
+        # A SafeLoader subclass: only plain YAML types are built, as with safe_load.
+        values = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except _DuplicateKey as dup:
+        raise ParameterError(f"{path}: key '{dup.key}' is given twice, at line {dup.first} "
+                             f"and at line {dup.second}; keep one of them") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ParameterError(f"{path}: not valid YAML{where}: "
                              f"{getattr(err, 'problem', err)}") from None
+    except UnicodeDecodeError as err:
+        line = err.object[: err.start].count(b"\n") + 1
+        raise ParameterError(f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02X} "
+                             f"at line {line}); save the file as UTF-8") from None
+    if values is None:
+        raise ParameterError(f"{path}: the parameter file is empty (or only comments); "
+                             f"give the parameters as 'key: value' lines, or write {{}} "
+                             f"to use every default of notebook {Path(notebook).stem!r}")
     return validate_params(values, notebook, source=str(path))

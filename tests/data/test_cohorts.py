@@ -341,3 +341,66 @@ def test_lane_buckets(log, monkeypatch):
     pd.testing.assert_frame_equal(C.daily_active_users(log), C._reference_daily_active_users(log))
     long = _random_log(seed=3, n_users=12, n_days=300)  # chunked layout
     pd.testing.assert_frame_equal(C.cohort_table(long), C._reference_cohort_table(long))
+
+
+# ------------------------------------------------------------------ argument checks
+# Issue 16: as_of="15/13/2025" raised pandas' DateParseError without naming as_of, and
+# memory_limit="lots" a raw DuckDB ParserException. Each is now a ValueError that names
+# the argument, the value and the accepted form, raised before DuckDB starts.
+
+
+@pytest.mark.parametrize("as_of", ["15/13/2025", "01/02/2025", "2025-13-01", "tomorrow",
+                                   1735689600, 2025.0, pd.NaT, np.datetime64("NaT"), [2025]])
+@pytest.mark.parametrize("engine", [C.cohort_table, C.daily_active_users])
+def test_as_of_in_another_form_names_as_of(log, engine, as_of):
+    with pytest.raises(ValueError) as err:
+        engine(log, as_of=as_of)
+    assert not isinstance(err.value, C.CohortInputError)  # the argument, not the log
+    assert str(err.value).startswith("as_of must be a calendar day: a datetime.date, a "
+                                     "pandas Timestamp or an ISO string 'YYYY-MM-DD'")
+    assert str(err.value).endswith(f"not {as_of!r}")
+
+
+@pytest.mark.parametrize("as_of", ["2025-03-01", "2025-03-01T00:00:00", dt.date(2025, 3, 1),
+                                   pd.Timestamp("2025-03-01"), np.datetime64("2025-03-01")])
+def test_as_of_accepted_forms_agree(log, as_of):
+    want = C.daily_active_users(log, as_of=dt.date(2025, 3, 1))
+    pd.testing.assert_frame_equal(C.daily_active_users(log, as_of=as_of), want)
+
+
+@pytest.mark.parametrize("memory_limit", ["lots", "4", "4 gigs", "GB", "-1GB", 4, 4e9,
+                                          "4KB", "0%", "150%"])
+def test_memory_limit_in_another_form_names_memory_limit(log, memory_limit):
+    with pytest.raises(ValueError) as err:
+        C.cohort_table(log, memory_limit=memory_limit)
+    message = str(err.value)
+    assert message.startswith("memory_limit must be an amount of memory such as '4GB'")
+    assert repr(memory_limit) in message
+
+
+def test_memory_limit_message_for_lots(log):
+    with pytest.raises(ValueError) as err:
+        C.daily_active_users(log, memory_limit="lots")
+    assert str(err.value) == (
+        "memory_limit must be an amount of memory such as '4GB' or '512MB' (a number and one "
+        "of the units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB) or a share of the machine's "
+        "memory such as '50%'; not 'lots'")
+
+
+@pytest.mark.parametrize("memory_limit", ["4GB", "512 MB", "1.5gb", "64MiB", "50%"])
+def test_memory_limit_accepted_forms(log, memory_limit):
+    pd.testing.assert_frame_equal(C.cohort_table(log, memory_limit=memory_limit),
+                                  C._reference_cohort_table(log))
+
+
+@pytest.mark.parametrize("threads", [0, -2, 2.5, "4", True, None.__class__])
+def test_threads_must_be_a_positive_int(log, threads):
+    with pytest.raises(ValueError, match=r"^threads must be a whole number of at least 1 "
+                                         r"\(or None for the usable cores, \d+ here\); not "):
+        C.daily_active_users(log, threads=threads)
+
+
+@pytest.mark.parametrize("threads", [1, 2, np.int64(3)])
+def test_threads_accepted(log, threads):
+    pd.testing.assert_frame_equal(C.daily_active_users(log, threads=threads),
+                                  C._reference_daily_active_users(log))

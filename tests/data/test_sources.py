@@ -2,10 +2,17 @@
 
 Reference values are the published figures themselves (Sensor Tower via the seed article
 data/raw/seeds/000_77cca1003b724cc9.txt: about 0.9 M US DAU on 18 February 2025, about
-30 % of the 19 January peak).
+30 % of the 19 January peak). The malformed files below are the cases of issue 16
+("published_metrics.csv: an empty file gives a bare pandas EmptyDataError; a non-UTF-8
+byte a bare UnicodeDecodeError ...; a dd/mm/yyyy date names the column but not the row
+or value; a truncated last line yields 14 problems ...; an invalid date leaks an internal
+TypeError"), each made from a copy of the real file; data/raw/ is only read.
 """
 
 from __future__ import annotations
+
+import csv
+import io
 
 import pandas as pd
 import pytest
@@ -94,6 +101,182 @@ def test_every_problem_is_reported_at_once(raw_rows, tmp_path):
     with pytest.raises(DataValidationError) as err:
         sources.load_published_metrics(write(raw_rows, tmp_path))
     assert len(err.value.problems) == 2
+
+
+def lines_of_raw() -> list[str]:
+    return config.PUBLISHED_METRICS_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def with_field(lines: list[str], row: int, column: str, value: str) -> list[str]:
+    """The lines with one cell of data row ``row`` (1-based) replaced, CSV-quoted."""
+    header = lines[0].rstrip("\n").split(",")
+    fields = next(csv.reader([lines[row]]))
+    fields[header.index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(fields)
+    return [*lines[:row], out.getvalue(), *lines[row + 1:]]
+
+
+def write_bytes(data: bytes, tmp_path):
+    path = tmp_path / "published_metrics.csv"
+    path.write_bytes(data)
+    return path
+
+
+def only_problem(path) -> dict:
+    with pytest.raises(DataValidationError) as err:
+        sources.load_published_metrics(path)
+    assert len(err.value.problems) == 1, str(err.value)
+    problem = err.value.problems[0]
+    assert problem["file"] == path
+    return problem | {"message": str(err.value)}
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n", b"   \r\n"], ids=["empty", "newlines", "blank"])
+def test_empty_file_is_a_validation_error(tmp_path, data):
+    """Issue 16: an empty file gave a bare pandas EmptyDataError."""
+    path = write_bytes(data, tmp_path)
+    p = only_problem(path)
+    assert (p["row"], p["line"]) == (None, 1)
+    assert "(the file is empty)" in p["message"]
+    assert f"{path}, line 1; expected a header line (id,entity," in p["message"]
+
+
+def test_header_only_is_a_validation_error(tmp_path):
+    p = only_problem(write_bytes(lines_of_raw()[0].encode(), tmp_path))
+    assert p["line"] == 2 and "at least one data row" in p["expected"]
+
+
+def test_non_utf8_byte_names_row_column_and_value(tmp_path):
+    """Issue 16: a non-UTF-8 byte gave a bare UnicodeDecodeError with no file or line."""
+    lines = lines_of_raw()
+    fields = lines[4].split(",")
+    fields[1] = "Red\udcffNote"  # a lone 0xFF byte in the entity of data row 4
+    data = "".join([*lines[:4], ",".join(fields), *lines[5:]]).encode("utf-8", "surrogateescape")
+    path = write_bytes(data, tmp_path)
+    p = only_problem(path)
+    assert (p["row"], p["line"], p["column"], p["value"]) == (4, 5, "entity", "Red\\xffNote")
+    assert "byte 0xFF is not UTF-8" in p["expected"]
+    assert f"{path}, row 4 (line 5), column 'entity': got 'Red\\\\xffNote'" in p["message"]
+
+
+def test_non_utf8_byte_in_the_header(tmp_path):
+    lines = lines_of_raw()
+    data = ("".join(lines)).encode().replace(b"note_en", b"note_\xe9n", 1)
+    p = only_problem(write_bytes(data, tmp_path))
+    assert (p["row"], p["line"], p["column"]) == (None, 1, "note_\\xe9n")
+
+
+@pytest.mark.parametrize("value", ["18/02/2025", "02/18/2025", "18.02.2025", "20250218",
+                                   "2025-2-18", "Feb 18 2025", "2025-02-18T00:00"])
+def test_date_not_written_yyyy_mm_dd_names_row_and_value(tmp_path, value):
+    """Issue 16: a dd/mm/yyyy date named the column but not the row or the value."""
+    path = write_bytes("".join(with_field(lines_of_raw(), 3, "period_start", value)).encode(),
+                       tmp_path)
+    p = only_problem(path)
+    assert (p["row"], p["line"], p["column"], p["value"]) == (3, 4, "period_start", value)
+    assert f"row 3 (line 4), column 'period_start': got '{value}'; expected a date " \
+           "YYYY-MM-DD" in p["message"]
+
+
+@pytest.mark.parametrize("value", ["2025-02-30", "2025-13-01", "2025-00-10", "soon"])
+def test_invalid_date_is_one_problem_without_internal_errors(tmp_path, value):
+    """Issue 16: an invalid date also leaked an internal TypeError as a second problem."""
+    for column in ("period_start", "period_end"):
+        path = write_bytes(
+            "".join(with_field(lines_of_raw(), 3, column, value)).encode(), tmp_path)
+        p = only_problem(path)
+        assert (p["row"], p["column"], p["value"]) == (3, column, value)
+        assert "TypeError" not in p["message"]
+
+
+def test_period_end_before_start_names_the_row(tmp_path):
+    lines = with_field(lines_of_raw(), 3, "period_end", "2024-01-01")
+    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
+    assert (p["row"], p["line"], p["column"], p["value"]) == (3, 4, "period_end", "2024-01-01")
+    assert "on or after period_start (2025-" in p["expected"]
+
+
+@pytest.mark.parametrize("keep", [5, 60, 120, -40])
+def test_truncated_last_line_is_one_problem_explained(tmp_path, keep):
+    """Issue 16: a truncated last line yielded 14 problems with wrong explanations."""
+    raw = config.PUBLISHED_METRICS_CSV.read_bytes()
+    last_start = raw.rstrip(b"\n").rfind(b"\n") + 1
+    n_rows = raw.count(b"\n") - 1
+    path = write_bytes(raw[: last_start + keep] if keep > 0 else raw[:keep], tmp_path)
+    p = only_problem(path)
+    assert (p["row"], p["line"]) == (n_rows, n_rows + 1)
+    assert p["column"] in sources.COLUMNS and p["value"]
+    assert ("13 fields, one per column; found" in p["expected"]
+            or "the file ends in the middle of this row" in p["expected"]
+            or "never closed" in p["expected"])
+
+
+def test_truncated_last_line_message(tmp_path):
+    raw = config.PUBLISHED_METRICS_CSV.read_bytes()
+    last_start = raw.rstrip(b"\n").rfind(b"\n") + 1
+    path = write_bytes(raw[: last_start + 60], tmp_path)  # ends in the 'qualifier' field
+    p = only_problem(path)
+    assert p["column"] == "qualifier" and p["value"] == "ex"
+    assert p["expected"].startswith("13 fields, one per column; found 9, so 'provider', "
+                                    "'source', 'source_quote', 'note_en' got none")
+
+
+def test_missing_final_line_break_is_reported(tmp_path):
+    raw = config.PUBLISHED_METRICS_CSV.read_bytes()
+    p = only_problem(write_bytes(raw.rstrip(b"\n"), tmp_path))
+    assert p["column"] == "note_en" and "is it truncated?" in p["expected"]
+
+
+def test_row_with_an_extra_field(tmp_path):
+    lines = with_field(lines_of_raw(), 6, "qualifier", "x")
+    lines[6] = lines[6].replace(",x,", ",x,y,", 1)
+    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
+    assert (p["row"], p["line"]) == (6, 7)
+    assert "found 14: 1 more than the header has" in p["expected"]
+
+
+def test_broken_quoting_names_row_and_column(tmp_path):
+    lines = lines_of_raw()
+    fields = lines[7].split(",")
+    fields[3] = '"metric"x'  # text after a closing quote
+    lines[7] = ",".join(fields)
+    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
+    assert (p["row"], p["line"], p["column"], p["value"]) == (7, 8, "metric", '"metric"x')
+    assert "the rows from here on could not be read" in p["expected"]
+
+
+def test_unclosed_quote_names_where_it_opens(tmp_path):
+    lines = lines_of_raw()
+    lines[-1] = lines[-1].replace(",press_figures.md,", ',press_figures.md,"', 1)[:200]
+    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
+    assert p["row"] == len(lines) - 1 and p["column"] == "source_quote"
+    assert "never closed" in p["expected"]
+
+
+def test_duplicate_column_in_header(tmp_path):
+    lines = lines_of_raw()
+    lines[0] = lines[0].replace("note_en", "unit")
+    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
+    assert (p["line"], p["column"]) == (1, "unit") and "appears twice" in p["expected"]
+
+
+def test_line_numbers_follow_multi_line_cells_and_blank_lines(tmp_path):
+    """A quoted cell with a line break and a blank line shift the lines after them."""
+    lines = with_field(lines_of_raw(), 2, "note_en", "two\nlines")
+    lines.insert(5, "\n")
+    lines = with_field(lines, 9, "unit", "furlongs")  # data row 8 now: blank line above
+    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
+    assert (p["row"], p["line"], p["value"]) == (8, 11, "furlongs")
+
+
+@pytest.mark.parametrize("transform", [
+    lambda b: b.replace(b"\n", b"\r\n"),
+    lambda b: b"\xef\xbb\xbf" + b,
+], ids=["crlf", "bom"])
+def test_windows_line_ends_and_bom_read_the_same(tmp_path, transform, metrics):
+    path = write_bytes(transform(config.PUBLISHED_METRICS_CSV.read_bytes()), tmp_path)
+    pd.testing.assert_frame_equal(sources.load_published_metrics(path), metrics)
 
 
 def test_missing_file(tmp_path):

@@ -80,19 +80,25 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     continue
                 key = self.construct_object(key_node, deep=True)
+                mark = key_node.start_mark
                 try:
-                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                    if key in seen:
+                        raise _DuplicateKey(key, seen[key], mark)
+                    seen[key] = mark
                 except TypeError:  # an unhashable key; the base class reports it
                     continue
-                if first != key_node.start_mark.line + 1:
-                    raise _DuplicateKey(key, first, key_node.start_mark.line + 1)
         return super().construct_mapping(node, deep=deep)
 
 
 class _DuplicateKey(Exception):
-    def __init__(self, key, first: int, second: int):
-        super().__init__(key, first, second)
-        self.key, self.first, self.second = key, first, second
+    def __init__(self, key, first, second):
+        super().__init__(key)
+        self.key = key
+        same_line = first.line == second.line
+        self.first, self.second = (
+            f"line {m.line + 1}" + (f", column {m.column + 1}" if same_line else "")
+            for m in (first, second)
+        )
 
 
 class NotebookParams(BaseModel):
@@ -232,8 +238,8 @@ def load_params(path: str | Path, notebook: str | Path) -> NotebookParams:
         # A SafeLoader subclass: only plain YAML types are built, as with safe_load.
         values = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except _DuplicateKey as dup:
-        raise ParameterError(f"{path}: key '{dup.key}' is given twice, at line {dup.first} "
-                             f"and at line {dup.second}; keep one of them") from None
+        raise ParameterError(f"{path}: key '{dup.key}' is given twice, at {dup.first} "
+                             f"and at {dup.second}; keep one of them") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

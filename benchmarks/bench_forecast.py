@@ -50,8 +50,8 @@ from collections.abc import Callable  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from analysis.models import forecast as F  # noqa: E402
 from analysis.config import REFERENCE_DIR  # noqa: E402
+from analysis.models import forecast as F  # noqa: E402
 
 PROTOCOL = {"initial": "730 days", "period": "180 days", "horizon": "365 days"}
 DATASETS = {

@@ -7,6 +7,8 @@ Run with ``python benchmarks/bench_retention.py``.  Prints figures only (no asse
 * median wall time of a joint fit over 100 simulated daily cohorts x 90 days
   (ages 0..90, 9,100 rows; goal: under 1 s), for unbounded (survivor likelihood) and
   classic (binomial likelihood, cluster-robust covariance) retention;
+* median wall time of ``sample_survival`` (500 parameter draws x 365 ages, what
+  ``CohortForecaster`` asks for per forecast);
 * the holdout MAPE / MAE of every family on Fader & Hardie's years 8-12 after fitting on
   years 0..7, and whether the best family reaches the sBG's ~1.5 % MAPE.
 """
@@ -20,8 +22,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from analysis.models import retention as r
 from analysis.config import REFERENCE_DIR
+from analysis.models import retention as r
 
 REPEATS = 20
 SEED = 20250119
@@ -120,7 +122,9 @@ def main() -> None:
         ),
         repeats=3,
     )
+    t_draws, _ = median_time(lambda: m.sample_survival(np.arange(365), 500, random_state=0))
     print(f"{'sBG delta-method interval, 4 horizons':<52}{1000 * t_delta:>12.1f}")
+    print(f"{'sBG sample_survival, 500 draws x 365 ages':<52}{1000 * t_draws:>12.1f}")
     print(f"{'sBG parametric bootstrap, 200 refits (3 runs)':<52}{1000 * t_boot:>12.1f}")
     for name, caught in notes.items():
         for message in caught:

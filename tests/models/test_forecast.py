@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.models import forecast as F
 from analysis.config import REFERENCE_DIR
+from analysis.models import forecast as F
+from analysis.models._estimator import NotFittedError
 
 # --------------------------------------------------------------------------------------
 # helpers
@@ -122,6 +123,42 @@ def test_cross_validation_accepts_factory_and_explicit_cutoffs():
         F.cross_validation(df, horizon="10 days", model=F.NaiveForecaster(), cutoffs=["2019-07-20"])
     with pytest.raises(ValueError, match="less data than horizon"):
         F.cross_validation(df, initial="10 days", period="5 days", horizon="400 days")
+
+
+@pytest.mark.parametrize("horizon", ["0 days", "-5 days", pd.Timedelta(0), "NaT"])
+def test_cross_validation_rejects_a_horizon_that_is_not_positive(horizon):
+    """Used to end in pandas' 'No objects to concatenate' (issue 16)."""
+    df, _ = synthetic_log_series(n=200)
+    with pytest.raises(ValueError, match="horizon must be a positive duration"):
+        F.cross_validation(
+            df, initial="60 days", period="30 days", horizon=horizon, model=F.NaiveForecaster()
+        )
+    cuts = [pd.Timestamp("2019-05-01")]
+    with pytest.raises(ValueError, match="horizon must be a positive duration"):
+        F.cross_validation(df, horizon=horizon, model=F.NaiveForecaster(), cutoffs=cuts)
+    with pytest.raises(ValueError, match="horizon must be a positive duration"):
+        F.generate_cutoffs(df["ds"], horizon, pd.Timedelta("60 days"), pd.Timedelta("30 days"))
+
+
+@pytest.mark.parametrize("period", ["0 days", "-30 days"])
+def test_cross_validation_rejects_a_period_that_is_not_positive(period):
+    """A zero period used to loop for ever in the cutoff rule."""
+    df, _ = synthetic_log_series(n=200)
+    with pytest.raises(ValueError, match="period must be a positive duration"):
+        F.cross_validation(
+            df, initial="60 days", period=period, horizon="10 days", model=F.NaiveForecaster()
+        )
+
+
+def test_cross_validation_with_no_target_rows_says_so():
+    df, _ = synthetic_log_series(n=200)
+    gappy = df[(df["ds"] <= "2019-05-01") | (df["ds"] > "2019-05-11")]
+    with pytest.raises(ValueError, match="no rows of df fall within horizon"):
+        F.cross_validation(
+            gappy, horizon="10 days", model=F.NaiveForecaster(), cutoffs=["2019-05-01"]
+        )
+    with pytest.raises(ValueError, match="horizon must be a duration"):
+        F.cross_validation(df, horizon="soon", model=F.NaiveForecaster())
 
 
 def test_cross_validation_clones_and_warm_starts_without_touching_the_instance():
@@ -416,7 +453,7 @@ def test_bad_input_raises_clear_errors():
         m.fit(df.assign(ds=df["ds"] + pd.Timedelta(hours=6)))
     with pytest.raises(ValueError, match="level"):
         F.NaiveForecaster(level=80).fit(df)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         F.NaiveForecaster().predict(3)
     m.fit(df)
     with pytest.raises(ValueError, match="after the training history"):
@@ -555,3 +592,49 @@ def test_peyton_manning_short_protocol_default_forecaster():
     assert (b["mape"] < 0.15).all()  # sanity, not a benchmark (see benchmarks/)
     pm = F.performance_metrics(cv)
     assert {"horizon", "mse", "rmse", "mae", "mape", "coverage"} <= set(pm.columns)
+
+
+class PublicOnly:
+    """Exposes only the public retention API that CohortForecaster may use."""
+
+    def __init__(self, model):
+        self._model = model
+
+    def survival(self, t):
+        return self._model.survival(t)
+
+    def sample_survival(self, t, n_draws, random_state=None):
+        return self._model.sample_survival(t, n_draws, random_state=random_state)
+
+
+def test_cohort_forecaster_draws_through_sample_survival():
+    retention = pytest.importorskip("analysis.models.retention")
+    fitted = retention.ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+    installs = F.install_scenario("fading", "2025-01-13", 40, initial=1000.0, half_life=3)
+    kw = {"installs": installs, "baseline": 50.0}
+    direct = F.CohortForecaster(fitted, n_draws=300, random_state=11, **kw).fit().predict(40)
+    public = F.CohortForecaster(PublicOnly(fitted), n_draws=300, random_state=11, **kw)
+    pd.testing.assert_frame_equal(public.fit().predict(40), direct)
+    # the same as passing the curves explicitly: 40 forecast days need ages 0..39
+    curves = fitted.sample_survival(np.arange(40), 300, random_state=11)
+    explicit = F.CohortForecaster(fitted, retention_samples=curves, **kw).fit().predict(40)
+    pd.testing.assert_frame_equal(explicit, direct)
+    before = fitted.params_.copy()
+    F.CohortForecaster(fitted, **kw).fit().predict(40)
+    pd.testing.assert_series_equal(fitted.params_, before)  # never overwritten
+
+
+def test_cohort_forecaster_checks_sample_survival_output():
+    class Bad(Geometric):
+        def sample_survival(self, t, n_draws, random_state=None):
+            return np.ones((n_draws, len(t) + 1))
+
+    installs = F.install_scenario("fading", "2025-01-13", 10, initial=1e3, half_life=3)
+    with pytest.raises(ValueError, match="sample_survival returned shape"):
+        F.CohortForecaster(Bad(0.1), installs=installs).fit().predict(10)
+
+
+def test_cohort_forecaster_predict_before_fit_is_not_fitted():
+    installs = F.install_scenario("fading", "2025-01-13", 10, initial=1e3, half_life=3)
+    with pytest.raises(NotFittedError, match="CohortForecaster is not fitted"):
+        F.CohortForecaster(Geometric(0.1), installs=installs).predict(5)

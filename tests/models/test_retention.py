@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
-from analysis.models import retention as r
 from analysis.config import REFERENCE_DIR
+from analysis.models import retention as r
 from analysis.models.retention import (
     BetaDiscreteWeibull,
     GeometricRetention,
@@ -554,6 +554,168 @@ def test_empty_cohort_and_bad_options_raise():
         ShiftedBetaGeometric().fit_cohorts(_table(), retention="day-n")
     with pytest.raises(ValueError, match="cov_type='cluster' is for retention='classic'"):
         ShiftedBetaGeometric().fit_cohorts(_table(), cov_type="cluster")
+
+
+# --------------------------------------------------------------------------------------
+# Parameter draws (sample_survival)
+# --------------------------------------------------------------------------------------
+
+
+def _reference_draws(model, t, n_draws, seed):
+    """Slow, obvious reference: the algorithm CohortForecaster used before
+    ``sample_survival`` existed -- parameters drawn on the log / logit scale from
+    N(g(p), J C J'), C = covariance_, J = diag(g'(p)), each draw written into
+    ``params_`` of a shallow copy whose ``survival`` gives the curve."""
+    import copy
+    import math
+
+    theta = np.asarray(model.params_, dtype=float)
+    cov = np.asarray(model.covariance_, dtype=float)
+    mean, jac = [], []
+    for tr, th in zip(model._transforms, theta, strict=True):
+        if tr == "log":
+            mean.append(math.log(th))
+            jac.append(1.0 / th)
+        else:
+            mean.append(math.log(th / (1.0 - th)))
+            jac.append(1.0 / (th * (1.0 - th)))
+    J = np.diag(jac)
+    u = np.random.default_rng(seed).multivariate_normal(np.asarray(mean), J @ cov @ J, size=n_draws)
+    for k, tr in enumerate(model._transforms):
+        u[:, k] = np.exp(u[:, k]) if tr == "log" else 1.0 / (1.0 + np.exp(-u[:, k]))
+    curves = []
+    for row in u:
+        twin = copy.copy(model)
+        twin.params_ = pd.Series(row, index=model.params_.index)
+        curves.append(twin.survival(np.asarray(t)))
+    return np.stack(curves)
+
+
+@pytest.mark.parametrize("model", FAMILIES)
+def test_sample_survival_shape_and_fixed_seed(model, fh_alive):
+    m = model().fit(fh_alive[:8])
+    t = np.arange(0, 40)
+    draws = m.sample_survival(t, 25, random_state=SEED)
+    assert draws.shape == (25, t.size)
+    assert np.all((draws > 0) & (draws <= 1)) and np.all(draws[:, 0] == 1.0)
+    assert np.all(np.diff(draws, axis=1) <= 0)  # each draw is a survival curve
+    np.testing.assert_array_equal(draws, m.sample_survival(t, 25, random_state=SEED))
+    assert not np.array_equal(draws, m.sample_survival(t, 25, random_state=SEED + 1))
+    # a Generator is used as is (and advanced)
+    rng = np.random.default_rng(SEED)
+    np.testing.assert_array_equal(m.sample_survival(t, 25, random_state=rng), draws)
+    assert not np.array_equal(m.sample_survival(t, 25, random_state=rng), draws)
+    assert m.sample_survival(12, 3, random_state=0).shape == (3, 1)
+
+
+@pytest.mark.parametrize("model", FAMILIES)
+def test_sample_survival_equals_the_reference_algorithm_bit_for_bit(model, fh_alive):
+    """The draws of notebook 02 must not move: same RNG stream, same arithmetic."""
+    m = model().fit(fh_alive[:8])
+    t = np.arange(0, 200)
+    np.testing.assert_array_equal(
+        m.sample_survival(t, 50, random_state=0), _reference_draws(m, t, 50, 0)
+    )
+
+
+def test_sample_survival_mean_and_spread_match_the_fit(fh_alive):
+    """Many draws: mean ~ S(t) at the MLE, sd ~ the delta-method standard error.
+
+    A cohort of 100,000 (F&H 2007 shares x 100) makes the parameter uncertainty small, so
+    that the second-order (Jensen) gap between E[S(t; p)] and S(t; p_hat) is below the
+    Monte Carlo error.
+    """
+    m = ShiftedBetaGeometric().fit(np.round(100 * fh_alive[:8]))
+    t = np.array([1, 3, 7, 12, 30])
+    n = 20_000
+    draws = m.sample_survival(t, n, random_state=SEED)
+    sd = draws.std(axis=0, ddof=1)
+    assert np.all(np.abs(draws.mean(axis=0) - m.survival(t)) < 4 * sd / np.sqrt(n) + 1e-5)
+    np.testing.assert_allclose(sd, m.survival_interval(t)["se"], rtol=0.05)
+
+
+def test_sample_survival_errors(fh_alive):
+    with pytest.raises(NotFittedError, match="not fitted"):
+        ShiftedBetaGeometric().sample_survival([1, 2], 10)
+    m = ShiftedBetaGeometric().fit(fh_alive[:8])
+    for bad in (0, -3, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="n_draws"):
+            m.sample_survival([1, 2], bad)
+    with pytest.raises(ValueError, match="t must be >= 0"):
+        m.sample_survival([-1, 2], 10)
+    assert m.sample_survival([1, 2], 10.0, random_state=0).shape == (10, 2)
+    alive = np.round(100_000 * 0.7 ** np.arange(10))  # geometric data: boundary fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", r.RetentionFitWarning)
+        flat = ShiftedBetaGeometric().fit(alive)
+    if not np.isfinite(flat.covariance_.to_numpy()).all():
+        with pytest.raises(RetentionFitError, match="no covariance"):
+            flat.sample_survival([1, 2], 10)
+
+
+# --------------------------------------------------------------------------------------
+# Date-indexed survivor counts (a Series is never read by position blindly)
+# --------------------------------------------------------------------------------------
+
+
+def _dated(values, freq="D", start="2025-01-13"):
+    return pd.Series(values, index=pd.date_range(start, periods=len(values), freq=freq))
+
+
+@pytest.mark.parametrize("freq", ["D", "7D", "MS", "ME", "YS"])
+def test_evenly_spaced_date_index_fits_like_the_plain_counts(fh_alive, freq):
+    plain = ShiftedBetaGeometric().fit(fh_alive[:8])
+    dated = ShiftedBetaGeometric().fit(_dated(fh_alive[:8], freq))
+    pd.testing.assert_series_equal(dated.params_, plain.params_)
+
+
+def test_unsorted_date_index_is_sorted(fh_alive):
+    s = _dated(fh_alive[:8])
+    shuffled = s.iloc[[3, 0, 7, 1, 5, 2, 6, 4]]
+    plain = ShiftedBetaGeometric().fit(fh_alive[:8])
+    pd.testing.assert_series_equal(ShiftedBetaGeometric().fit(shuffled).params_, plain.params_)
+    table = compare_models(shuffled, holdout=2, models=[ShiftedBetaGeometric])
+    expected = compare_models(fh_alive[:8], holdout=2, models=[ShiftedBetaGeometric])
+    pd.testing.assert_frame_equal(table, expected)
+
+
+def test_period_and_date_object_indexes_are_dates(fh_alive):
+    s = pd.Series(fh_alive[:8], index=pd.period_range("2000", periods=8, freq="Y"))
+    plain = ShiftedBetaGeometric().fit(fh_alive[:8])
+    pd.testing.assert_series_equal(ShiftedBetaGeometric().fit(s).params_, plain.params_)
+    days = _dated(fh_alive[:8])
+    as_objects = pd.Series(days.to_numpy(), index=pd.Index(list(days.index.date), dtype=object))
+    with pytest.raises(ValueError, match="duplicated dates"):
+        ShiftedBetaGeometric().fit(as_objects.iloc[[0, 1, 1, 2, 3]])
+
+
+def test_duplicated_dates_raise(fh_alive):
+    s = _dated(fh_alive[:8])
+    dup = pd.concat([s.iloc[:4], s.iloc[[3]], s.iloc[4:]])
+    with pytest.raises(ValueError, match=r"duplicated dates in its index \(1, first 2025-01-16\)"):
+        ShiftedBetaGeometric().fit(dup)
+    with pytest.raises(ValueError, match="duplicated dates"):
+        compare_models(dup)
+
+
+def test_gap_in_a_daily_index_raises(fh_alive):
+    s = _dated(fh_alive[:8]).drop(pd.Timestamp("2025-01-16"))
+    with pytest.raises(
+        ValueError, match="not evenly spaced: a gap between 2025-01-15 and 2025-01-17"
+    ):
+        ShiftedBetaGeometric().fit(s)
+    with pytest.raises(ValueError, match="gap"):
+        compare_models(s, holdout=2)
+    with pytest.raises(ValueError, match="missing date"):
+        ShiftedBetaGeometric().fit(
+            pd.Series(fh_alive[:3], index=pd.DatetimeIndex(["2025-01-01", None, "2025-01-03"]))
+        )
+
+
+def test_non_date_index_is_used_as_is(fh_alive):
+    s = pd.Series(fh_alive[:8], index=np.arange(10, 18))
+    plain = ShiftedBetaGeometric().fit(fh_alive[:8])
+    pd.testing.assert_series_equal(ShiftedBetaGeometric().fit(s).params_, plain.params_)
 
 
 # --------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Daily DAU forecasts: statistical forecasters, baselines, a cohort model and backtesting.
 
-Everything here follows scikit-learn conventions: a constructor stores settings only,
+Everything here follows scikit-learn conventions (settings handling from
+``analysis.models._estimator.Estimator``): a constructor stores settings only,
 ``fit(df)`` returns ``self`` (``df`` has columns ``ds``, daily dates, and ``y``), and
 ``predict(horizon)`` returns a DataFrame with columns ``ds, yhat, yhat_lower, yhat_upper``.
 ``horizon`` is a number of days after the last training date, or future dates (a
@@ -65,7 +66,10 @@ Input handling (all models)
 * NaN or infinite ``y`` raises ``ValueError`` (drop those rows to treat them as gaps).
 * ``y <= 0`` with ``log=True`` raises ``ValueError``.
 * a history shorter than a model needs raises ``ValueError``.
-* ``predict`` raises ``RuntimeError`` rather than return a non-finite forecast.
+* ``predict`` raises ``RuntimeError`` rather than return a non-finite forecast, and
+  :class:`NotFittedError` (a ``ValueError``) before ``fit``.
+* ``cross_validation`` / ``generate_cutoffs`` need a positive ``horizon`` and ``period``
+  (``ValueError`` otherwise).
 * intervals always contain ``yhat`` (a bound on the wrong side of the point forecast,
   possible with skewed empirical residuals, is clipped to it).
 
@@ -150,14 +154,15 @@ Backtesting
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+
+from analysis.models._estimator import Estimator, NotFittedError, check_level
 
 __all__ = [
     "ARIMAForecaster",
@@ -165,6 +170,7 @@ __all__ = [
     "CohortForecaster",
     "ExponentialSmoothingForecaster",
     "NaiveForecaster",
+    "NotFittedError",
     "SeasonalNaiveForecaster",
     "UnobservedComponentsForecaster",
     "cross_validation",
@@ -254,13 +260,6 @@ def _daily_from_clean(clean: pd.DataFrame, *, log: bool, min_days: int, model: s
     return np.log(s) if log else s
 
 
-def _check_width(width: float) -> float:
-    width = float(width)
-    if not 0.0 < width < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {width}")
-    return width
-
-
 def _finite_frame(out: pd.DataFrame, model: str) -> pd.DataFrame:
     vals = out[["yhat", "yhat_lower", "yhat_upper"]].to_numpy(dtype=float)
     if not np.isfinite(vals).all():
@@ -273,46 +272,23 @@ def _finite_frame(out: pd.DataFrame, model: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
-class BaseForecaster:
-    """Shared machinery: parameters, cloning, date handling, back-transform."""
+class BaseForecaster(Estimator):
+    """Shared machinery: date handling, back-transform; settings from ``Estimator``."""
 
     log: bool = False
     level: float = 0.8
     _min_days: int = 2
-
-    # scikit-learn style parameter handling ------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
-
-    def get_params(self, deep: bool = False) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> BaseForecaster:
-        valid = set(self._param_names())
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}")
-            setattr(self, key, value)
-        return self
-
-    def clone(self) -> BaseForecaster:
-        """Unfitted copy with the same settings."""
-        return type(self)(**copy.deepcopy(self.get_params()))
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
+    _fitted_attribute = "last_date_"
 
     # fitting / predicting ----------------------------------------------------------
-    def fit(self, df: pd.DataFrame) -> BaseForecaster:
+    def fit(self, df: pd.DataFrame) -> Self:
         return self._fit_clean(_validate_frame(df))
 
-    def _fit_clean(self, clean: pd.DataFrame) -> BaseForecaster:
+    def _fit_clean(self, clean: pd.DataFrame) -> Self:
         """``fit`` on a frame already checked by ``_validate_frame`` (used by
         ``cross_validation``, which validates once, not once per cutoff)."""
-        _check_width(self.level)
+        self._reset()  # a second fit forgets the first, a failed one leaves nothing behind
+        check_level(self.level)
         z = _daily_from_clean(
             clean, log=self.log, min_days=self._min_days, model=type(self).__name__
         )
@@ -329,8 +305,7 @@ class BaseForecaster:
         raise NotImplementedError  # pragma: no cover - abstract
 
     def _future(self, horizon: Any) -> pd.DatetimeIndex:
-        if not hasattr(self, "last_date_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(df) first")
+        self._check_fitted()
         if isinstance(horizon, (int, np.integer)) and not isinstance(horizon, bool):
             if horizon < 1:
                 raise ValueError(f"horizon must be >= 1 day, got {horizon}")
@@ -426,9 +401,7 @@ class SeasonalNaiveForecaster(BaseForecaster):
     sqrt(floor((h-1)/7) + 1) give the h-step interval (FPP3 section 5.5).
     """
 
-    def __init__(
-        self, season_length: int = 7, log: bool = False, level: float = 0.8
-    ) -> None:
+    def __init__(self, season_length: int = 7, log: bool = False, level: float = 0.8) -> None:
         self.season_length = season_length
         self.log = log
         self.level = level
@@ -732,8 +705,7 @@ class ARIMAForecaster(_DeterministicForecaster):
         # factr * machine epsilon (about 2e-6) of its value: a likelihood-ratio change of
         # well under 0.01 here, far below sampling error. scipy's default (1e7) spends
         # about 20 % more time polishing digits that do not move the forecasts.
-        params = mod.fit(start_params=start, disp=False, return_params=True,
-                         factr=_LBFGS_FACTR)
+        params = mod.fit(start_params=start, disp=False, return_params=True, factr=_LBFGS_FACTR)
         return mod.filter(params)
 
     def _fit_joint(self, z: pd.Series) -> None:
@@ -787,6 +759,7 @@ class ExponentialSmoothingForecaster(_DeterministicForecaster):
     """
 
     _weekly_dummies = False
+    trend = False  # no linear trend term (not a setting of this model)
 
     def __init__(
         self,
@@ -807,7 +780,6 @@ class ExponentialSmoothingForecaster(_DeterministicForecaster):
         self.level = level
         self.intervals = intervals
         self.start_params = start_params
-        self.trend = False
 
     def _fit_dynamics(self, u: np.ndarray) -> Any:
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
@@ -847,6 +819,7 @@ class UnobservedComponentsForecaster(_DeterministicForecaster):
     """
 
     _weekly_dummies = False
+    trend = False  # no linear trend term (not a setting of this model)
 
     def __init__(
         self,
@@ -867,7 +840,6 @@ class UnobservedComponentsForecaster(_DeterministicForecaster):
         self.level = level
         self.intervals = intervals
         self.start_params = start_params
-        self.trend = False
 
     def _fit_dynamics(self, u: np.ndarray) -> Any:
         from statsmodels.tsa.statespace.structural import UnobservedComponents
@@ -985,7 +957,7 @@ def _survival_curve(retention: Any, ages: np.ndarray) -> np.ndarray:
     return curve
 
 
-class CohortForecaster:
+class CohortForecaster(Estimator):
     """DAU(t) = baseline(t) + sum_d installs(d) * retention(t - d).
 
     Parameters
@@ -1003,15 +975,16 @@ class CohortForecaster:
     retention_samples : optional uncertainty about retention: a sequence of objects with
         ``survival`` / callables, or a 2-D array (draws x ages, age 0 first) of survival
         curves. The interval is the pointwise quantile of DAU over these draws.
-    n_draws : when ``retention_samples`` is None and ``retention`` has ``params_`` and
-        ``covariance_`` (natural scale), that many parameter vectors are drawn from a
-        multivariate normal on a transformed scale, g(theta) ~ N(g(theta_hat), J C J')
-        with J = diag(g'(theta_hat)) (delta method), g = log for positive parameters
-        (the sBG's alpha, beta) and logit for probabilities (taken from the retention
-        model's ``_transforms`` when present), so that draws stay valid. Each draw is
-        applied to a shallow copy of ``retention`` (``params_`` replaced, same type:
-        Series / dict / array) before calling ``survival``. Without ``params_`` and
-        ``covariance_`` the interval is degenerate (lower = upper = yhat).
+    n_draws : number of retention draws when ``retention_samples`` is None. A retention
+        model with ``sample_survival(t, n_draws, random_state=...)`` (every
+        ``analysis.models.retention.RetentionModel``) draws the survival curves itself,
+        from the asymptotic normal of its parameters on its own log / logit scale. Another
+        object with ``params_`` and ``covariance_`` (natural scale) gets parameter vectors
+        drawn here from g(theta) ~ N(g(theta_hat), J C J') with J = diag(g'(theta_hat))
+        (delta method), g = log when all parameters are positive, else the identity; each
+        draw is applied to a shallow copy of ``retention`` (``params_`` replaced, same
+        type: Series / dict / array) before calling ``survival``. Without either the
+        interval is degenerate (lower = upper = yhat).
     random_state : seed for the draws.
 
     The interval reflects uncertainty in retention only; installs and baseline are taken
@@ -1036,12 +1009,7 @@ class CohortForecaster:
         self.n_draws = n_draws
         self.random_state = random_state
 
-    def get_params(self, deep: bool = False) -> dict[str, Any]:
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {n: getattr(self, n) for n in names}
-
-    def clone(self) -> CohortForecaster:
-        return type(self)(**self.get_params())
+    _fitted_attribute = "installs_"
 
     # ------------------------------------------------------------------------------
     def _installs_series(self) -> pd.Series:
@@ -1093,10 +1061,28 @@ class CohortForecaster:
             else:
                 draws = np.stack([_survival_curve(s, ages) for s in samples])
             return point, draws
+        sample = getattr(self.retention, "sample_survival", None)
+        if callable(sample):
+            draws = np.asarray(
+                sample(ages, self.n_draws, random_state=self.random_state), dtype=float
+            )
+            if draws.ndim != 2 or draws.shape[1] != n_ages:
+                raise ValueError(
+                    f"retention.sample_survival returned shape {draws.shape}, expected "
+                    f"(n_draws, {n_ages})"
+                )
+            if not np.isfinite(draws).all():
+                raise ValueError("retention.sample_survival returned non-finite values")
+            return point, draws
+        return point, self._draw_curves(ages)
+
+    def _draw_curves(self, ages: np.ndarray) -> np.ndarray | None:
+        """Survival curves at ``ages`` for parameter draws of a retention object that has
+        ``params_`` and ``covariance_`` but no ``sample_survival`` (None without them)."""
         params = getattr(self.retention, "params_", None)
         cov = getattr(self.retention, "covariance_", None)
         if params is None or cov is None:
-            return point, None
+            return None
         names = list(params.keys()) if isinstance(params, (dict, pd.Series)) else None
         theta = np.asarray(
             list(params.values()) if isinstance(params, dict) else params, dtype=float
@@ -1104,27 +1090,15 @@ class CohortForecaster:
         cov = np.asarray(cov, dtype=float)
         if cov.shape != (theta.size, theta.size):
             raise ValueError("retention.covariance_ does not match retention.params_")
-        transforms = self._draw_transforms(theta)
-        fwd, inv, jac = [], [], []
-        for tr, th in zip(transforms, theta, strict=True):
-            if tr == "log":
-                fwd.append(math.log(th))
-                jac.append(1.0 / th)
-            elif tr == "logit":
-                fwd.append(math.log(th / (1.0 - th)))
-                jac.append(1.0 / (th * (1.0 - th)))
-            else:
-                fwd.append(th)
-                jac.append(1.0)
-            inv.append(tr)
-        J = np.diag(jac)
+        # log-normal draws keep positive parameters positive; otherwise plain normal
+        log = bool((theta > 0).all())
+        mean = [math.log(th) if log else th for th in theta]
+        J = np.diag([1.0 / th if log else 1.0 for th in theta])
         rng = np.random.default_rng(self.random_state)
-        u = rng.multivariate_normal(np.asarray(fwd), J @ cov @ J, size=int(self.n_draws))
-        for k, tr in enumerate(inv):
-            if tr == "log":
+        u = rng.multivariate_normal(np.asarray(mean), J @ cov @ J, size=int(self.n_draws))
+        if log:
+            for k in range(theta.size):  # column by column, as always (same rounding)
                 u[:, k] = np.exp(u[:, k])
-            elif tr == "logit":
-                u[:, k] = 1.0 / (1.0 + np.exp(-u[:, k]))
         draws = []
         for row in u:
             r = copy.copy(self.retention)
@@ -1142,30 +1116,15 @@ class CohortForecaster:
                 "replacing retention.params_ did not change retention.survival; pass "
                 "retention_samples explicitly"
             )
-        return point, draws_arr
-
-    def _draw_transforms(self, theta: np.ndarray) -> list[str]:
-        """Scale on which parameter draws are normal: the retention model's own
-        ``_transforms`` ("log" / "logit") when it has them, else log if all parameters are
-        positive, else the natural scale."""
-        own = getattr(self.retention, "_transforms", None)
-        if own is not None and len(own) == theta.size:
-            out = [str(t) for t in own]
-        elif (theta > 0).all():
-            out = ["log"] * theta.size
-        else:
-            out = ["natural"] * theta.size
-        for tr, th in zip(out, theta, strict=True):
-            if (tr == "log" and th <= 0) or (tr == "logit" and not 0 < th < 1):
-                raise ValueError(f"retention parameter {th} is outside the {tr} scale")
-        return out
+        return draws_arr
 
     # ------------------------------------------------------------------------------
-    def fit(self, df: pd.DataFrame | None = None) -> CohortForecaster:
+    def fit(self, df: pd.DataFrame | None = None) -> Self:
         """Set the forecast origin: the last date of ``df`` (ds, y) if given, else the
         day before the first install. Nothing is estimated (retention is fitted
         elsewhere); the installs are validated."""
-        _check_width(self.level)
+        self._reset()
+        check_level(self.level)
         self.installs_ = self._installs_series()
         if df is not None:
             clean = _validate_frame(df)
@@ -1198,8 +1157,7 @@ class CohortForecaster:
 
     def predict(self, horizon: Any) -> pd.DataFrame:
         """DAU at ``horizon`` days after the origin (int) or at the given dates."""
-        if not hasattr(self, "installs_"):
-            raise RuntimeError("CohortForecaster is not fitted; call fit() first")
+        self._check_fitted()
         if isinstance(horizon, (int, np.integer)) and not isinstance(horizon, bool):
             if horizon < 1:
                 raise ValueError(f"horizon must be >= 1 day, got {horizon}")
@@ -1230,6 +1188,17 @@ class CohortForecaster:
 # --------------------------------------------------------------------------------------
 
 
+def _positive_timedelta(value: Any, name: str) -> pd.Timedelta:
+    """``value`` as a positive ``Timedelta`` ("365 days", a Timedelta, ...), else ValueError."""
+    try:
+        td = pd.Timedelta(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a duration such as '365 days'; got {value!r}") from exc
+    if pd.isna(td) or td <= pd.Timedelta(0):
+        raise ValueError(f"{name} must be a positive duration (e.g. '30 days'); got {value!r}")
+    return td
+
+
 def generate_cutoffs(
     ds: Iterable[Any], horizon: pd.Timedelta, initial: pd.Timedelta, period: pd.Timedelta
 ) -> list[pd.Timestamp]:
@@ -1239,6 +1208,9 @@ def generate_cutoffs(
     previous cutoff is >= min(ds) + initial. If no data falls in (cutoff, cutoff +
     horizon], the cutoff moves to (last date <= cutoff) - horizon. Returned ascending.
     """
+    horizon = _positive_timedelta(horizon, "horizon")
+    period = _positive_timedelta(period, "period")
+    initial = pd.Timedelta(initial)
     dates = pd.DatetimeIndex(ds)
     start, end = dates.min(), dates.max()
     cutoff = end - horizon
@@ -1302,12 +1274,14 @@ def cross_validation(
     cutoff. Statistical forecasters without explicit ``start_params`` are warm-started
     from the previous cutoff's estimates.
 
-    Returns columns ds, y, yhat, yhat_lower, yhat_upper, cutoff.
+    Returns columns ds, y, yhat, yhat_lower, yhat_upper, cutoff. A ``horizon`` or
+    ``period`` that is not a positive duration is a ``ValueError``, and so is a set of
+    cutoffs after which no row of ``df`` falls within the horizon.
     """
     data = _validate_frame(df)
-    horizon_td = pd.Timedelta(horizon)
+    horizon_td = _positive_timedelta(horizon, "horizon")
     if cutoffs is None:
-        cut = generate_cutoffs(data["ds"], horizon_td, pd.Timedelta(initial), pd.Timedelta(period))
+        cut = generate_cutoffs(data["ds"], horizon_td, pd.Timedelta(initial), period)
     else:
         cut = sorted(_as_dates(list(cutoffs), "cutoffs"))
         if cut[0] <= data["ds"].min():
@@ -1346,6 +1320,11 @@ def cross_validation(
             )
         )
         prev = m
+    if not frames:
+        raise ValueError(
+            f"no rows of df fall within horizon={horizon!r} after any cutoff "
+            f"({', '.join(str(c.date()) for c in cut)}); nothing to evaluate"
+        )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -138,7 +138,11 @@ def test_failing_cell_keeps_previous_outputs(tmp_path):
                 str(config.PARAMS_DIR / "00_sources.yaml"), "--output", str(previous_nb)],
                env=env)
     assert proc.returncode == 1, proc.stderr
-    assert "failed in cell" in proc.stderr and "boom" in proc.stderr
+    # named by its label and its number among the notebook's own code cells
+    source = nbformat.read(src, as_version=4)
+    code = [c for c in source.cells if c.cell_type == "code"]
+    number = next(i for i, c in enumerate(code, 1) if "label: boom" in c.source)
+    assert f"failed in code cell {number} of {len(code)} ('boom')" in proc.stderr
     assert "deliberate failure for the test" in proc.stderr
     kept = build / "notebooks" / "failed" / "00_sources.ipynb"
     assert kept.is_file()

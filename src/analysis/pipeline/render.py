@@ -23,15 +23,32 @@ features these reports use:
 - callouts ``::: {.callout-note}`` (and tip, important, warning, caution);
 - title, subtitle, author, date, table of contents, numbered sections.
 
-Each output is written to a temporary file and renamed into place, so a failed render
-leaves the previous report intact. Unresolvable embeds or cross-references are errors,
-never silent gaps.
+Nothing is lost: every output of a render (each report's HTML and PDF, each notebook's
+HTML) is built in a hidden staging directory beside ``reports/_output`` (same
+filesystem), and they are renamed into place together, with SIGINT/SIGTERM held off,
+only when all of them succeeded. A failure in any step (a broken cross-reference, typst
+failing on the PDF after the HTML was made, Ctrl-C, a full disk) removes the staging
+directory, prints one line and leaves every previous output byte-identical. A render
+holds the build lock (``build/notebooks/.locks/build.lock``, see
+:mod:`analysis.pipeline.runner`) while it reads the executed notebooks, so it never
+mixes two runs of a notebook and two renders never interleave. Files whose names start
+with a dot (temporary files of runs) are never read or published. Unresolvable embeds
+or cross-references are errors, never silent gaps.
+
+Dates: the report's ``date: last-modified``/``today``, the PDF's creation date and the
+provenance appendix's build date all come from ``SOURCE_DATE_EPOCH`` (the time of the
+commit when it is unset), so that two builds of one commit are byte-identical.
+
+Exit codes: 0 success, 1 render error, 2 bad arguments, 3 environment (disk full, I/O),
+4 the build is locked (after ``ANALYSIS_LOCK_TIMEOUT``), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import errno
+import os
 import re
 import shutil
 import subprocess
@@ -39,15 +56,34 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-import nbformat
 import yaml
 
 from analysis import config
 from analysis._io import relative
-from analysis.pipeline.provenance import collect, provenance_markdown
+from analysis.pipeline.provenance import collect, provenance_markdown, source_date_epoch
+from analysis.pipeline.runner import (
+    EXIT_ENV,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    BuildLocked,
+    Interrupted,
+    build_lock,
+    disk_full_message,
+    interrupts_raise,
+    lock_timeout,
+    move_into_place,
+    signals_held,
+)
+
+# jsonschema (imported by nbformat) compiles rfc3987_syntax's grammar on import: 2 s per
+# process for an IRI format check nbformat never uses. Skipping it is safe.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402
 
 SHORTCODE = re.compile(r"\{\{<\s*(include|embed)\s+([^\s>]+)[^>]*>\}\}")
 CROSSREF = re.compile(r"(?<![\w@\[-])\[?-?@(fig|tbl|sec)-([A-Za-z0-9_-]+)\]?")
@@ -278,11 +314,44 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
         raise RenderError(f"{what} reported problems:\n" + "\n".join(warnings))
 
 
-def _replace_atomically(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dest)
+class Staging:
+    """Outputs of one render, built beside ``out_dir`` and promoted together.
+
+    ``add(src, dest)`` copies a finished file into the hidden staging directory (on the
+    same filesystem as ``out_dir``); ``promote()`` renames every staged file over its
+    destination with SIGINT/SIGTERM held off; ``discard()`` (also on leaving a ``with``
+    block without promoting) removes the staging directory and leaves ``out_dir`` as it
+    was.
+    """
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.dir = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.staging-",
+                                         dir=self.out_dir.parent))
+        self.files: list[tuple[Path, Path]] = []
+
+    def add(self, src: Path, dest: Path) -> Path:
+        staged = self.dir / f"{len(self.files):03d}-{dest.name}"
+        shutil.copyfile(src, staged)
+        self.files.append((staged, dest))
+        return dest
+
+    def promote(self) -> list[Path]:
+        with signals_held():
+            for staged, dest in self.files:
+                move_into_place(staged, dest)
+        self.discard()
+        return [dest for _, dest in self.files]
+
+    def discard(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()
 
 
 def cjk_font(qmd: Path, sample: str) -> str:
@@ -301,8 +370,24 @@ def cjk_font(qmd: Path, sample: str) -> str:
         "one (Debian: apt-get install fonts-noto-cjk) or write the text in pinyin/English.")
 
 
-def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> list[Path]:
-    """The fallback path: expand the .qmd, then pandoc → HTML, pandoc → typst → PDF."""
+def report_date(value) -> str | None:
+    """Quarto's date keywords as the build date (``SOURCE_DATE_EPOCH``, else the commit)."""
+    if str(value) in ("today", "now", "last-modified"):
+        return datetime.fromtimestamp(source_date_epoch(), UTC).strftime("%Y-%m-%d")
+    return value
+
+
+def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...],
+                       staging: Staging | None = None) -> list[Path]:
+    """The fallback path: expand the .qmd, then pandoc → HTML, pandoc → typst → PDF.
+
+    The outputs go to ``staging`` (promoted by the caller); without one, they are
+    staged here and promoted together once every format succeeded.
+    """
+    if staging is None:
+        with Staging(out_dir) as own:
+            render_with_pandoc(qmd, out_dir, formats, own)
+            return own.promote()
     import typst
 
     project = yaml.safe_load((qmd.parent / "_quarto.yml").read_text()) or {} \
@@ -320,8 +405,8 @@ def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> li
             text = resolve_crossrefs(text, doc)
             keep = {k: v for k, v in meta.items()
                     if k in ("title", "subtitle", "author", "date", "abstract", "lang")}
-            if str(keep.get("date")) in ("today", "now", "last-modified"):
-                keep["date"] = time.strftime("%Y-%m-%d")  # Quarto's date keywords
+            if "date" in keep:
+                keep["date"] = report_date(keep["date"])  # Quarto's date keywords
             if target == "typst":
                 keep.update(papersize="a4", fontsize="10pt", margin={"x": "2cm", "y": "2.2cm"},
                             **{"section-numbering": "1.1"})
@@ -352,8 +437,9 @@ def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> li
                 _run(cmd, work, f"pandoc (typst) for {relative(qmd)}")
                 out = work / f"{qmd.stem}.pdf"
                 try:
-                    _, warnings = typst.compile_with_warnings(str(typ), output=str(out),
-                                                              root=str(work))
+                    _, warnings = typst.compile_with_warnings(
+                        str(typ), output=str(out), root=str(work),
+                        timestamp=source_date_epoch())  # the PDF's creation date
                 except Exception as err:  # typst raises its own TypstError
                     raise RenderError(f"typst failed for {relative(qmd)}: {err}") from None
                 # A font warning means glyphs would be missing from the PDF.
@@ -362,14 +448,17 @@ def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> li
                 if font_problems:
                     raise RenderError(f"typst for {relative(qmd)}: "
                                       + "; ".join(font_problems))
-            dest = out_dir / out.name
-            _replace_atomically(out, dest)
-            written.append(dest)
+            written.append(staging.add(out, out_dir / out.name))
     return written
 
 
-def render_with_quarto(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> list[Path]:
-    """The Quarto path: ``quarto render`` into a scratch directory, then move into place."""
+def render_with_quarto(qmd: Path, out_dir: Path, formats: tuple[str, ...],
+                       staging: Staging | None = None) -> list[Path]:
+    """The Quarto path: ``quarto render`` into a scratch directory, then staged."""
+    if staging is None:
+        with Staging(out_dir) as own:
+            render_with_quarto(qmd, out_dir, formats, own)
+            return own.promote()
     written = []
     with tempfile.TemporaryDirectory(prefix=f"quarto-{qmd.stem}-", dir=qmd.parent) as tmp:
         for fmt in formats:
@@ -380,14 +469,17 @@ def render_with_quarto(qmd: Path, out_dir: Path, formats: tuple[str, ...]) -> li
             produced = scratch / f"{qmd.stem}.{fmt}"
             if not produced.is_file():
                 raise RenderError(f"quarto did not produce {produced.name}")
-            dest = out_dir / produced.name
-            _replace_atomically(produced, dest)
-            written.append(dest)
+            written.append(staging.add(produced, out_dir / produced.name))
     return written
 
 
-def render_notebook_html(notebook: Path, out_dir: Path) -> Path:
+def render_notebook_html(notebook: Path, out_dir: Path,
+                         staging: Staging | None = None) -> Path:
     """An executed notebook, code and outputs, as one self-contained HTML file."""
+    if staging is None:
+        with Staging(out_dir) as own:
+            render_notebook_html(notebook, out_dir, own)
+            return own.promote()[0]
     css = resources.files("analysis.pipeline") / "templates" / "report.css"
     dest = out_dir / "notebooks" / f"{notebook.stem}.html"
     with tempfile.TemporaryDirectory(prefix="nb-html-") as tmp:
@@ -396,17 +488,25 @@ def render_notebook_html(notebook: Path, out_dir: Path) -> Path:
               "--standalone", "--embed-resources", "--css", str(css),
               "--metadata", f"title=Notebook {notebook.stem} (executed)",
               "--output", str(out)], Path(tmp), f"pandoc for {relative(notebook)}")
-        _replace_atomically(out, dest)
-    return dest
+        return staging.add(out, dest)
+
+
+def executed_notebooks() -> list[Path]:
+    """The executed notebooks of the build; never dotfiles (runs in progress or dead)."""
+    return sorted(p for p in config.EXECUTED_DIR.glob("*.ipynb")
+                  if not p.name.startswith(".") and p.is_file())
 
 
 def write_provenance(engine: str) -> Path:
     """The provenance appendix that every report includes, from the saved results."""
     path = config.PROVENANCE_MD
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(provenance_markdown(collect(extra_versions=engine_versions(engine))))
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(provenance_markdown(collect(extra_versions=engine_versions(engine))))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -418,30 +518,42 @@ def choose_engine(requested: str = "auto") -> str:
     return requested
 
 
+def _say(message: str) -> None:
+    print(f"[render] {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
 def render(names=None, engine="auto", formats=("html", "pdf"), reports_dir=None,
-           notebooks=True) -> list[Path]:
-    """Render reports (default: every ``*.qmd`` not starting with ``_``)."""
+           notebooks=True, lock_timeout_s: float | None = None) -> list[Path]:
+    """Render reports (default: every ``*.qmd`` not starting with ``_`` or ``.``).
+
+    All outputs are promoted together at the end, or none is (see the module docstring).
+    """
     reports_dir = Path(reports_dir or config.REPORTS_DIR)
     out_dir = reports_dir / "_output"
     engine = choose_engine(engine)
-    qmds = sorted(p for p in reports_dir.glob("*.qmd") if not p.name.startswith("_"))
+    qmds = sorted(p for p in reports_dir.glob("*.qmd") if not p.name.startswith(("_", ".")))
     if names:
         wanted = {Path(n).stem for n in names}
         unknown = wanted - {q.stem for q in qmds}
         if unknown:
             raise RenderError(f"no report named {sorted(unknown)} in {relative(reports_dir)}")
         qmds = [q for q in qmds if q.stem in wanted]
-    write_provenance(engine)
-    written = []
-    for qmd in qmds:
-        started = time.perf_counter()
-        fn = render_with_quarto if engine == "quarto" else render_with_pandoc
-        written += fn(qmd, out_dir, tuple(formats))
-        print(f"[render] {relative(qmd)} ({engine}, {', '.join(formats)}) in "
-              f"{time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
-    if notebooks:
-        for nb in sorted(config.EXECUTED_DIR.glob("*.ipynb")):
-            written.append(render_notebook_html(nb, out_dir))
+    started_all = time.perf_counter()
+    with build_lock(config.EXECUTED_DIR, lock_timeout(lock_timeout_s), _say), \
+            Staging(out_dir) as staging:
+        write_provenance(engine)
+        for qmd in qmds:
+            started = time.perf_counter()
+            fn = render_with_quarto if engine == "quarto" else render_with_pandoc
+            fn(qmd, out_dir, tuple(formats), staging)
+            _say(f"{relative(qmd)} ({engine}, {', '.join(formats)}) in "
+                 f"{time.perf_counter() - started:.1f} s")
+        if notebooks:
+            for nb in executed_notebooks():
+                render_notebook_html(nb, out_dir, staging)
+        written = staging.promote()
+    _say(f"{len(written)} files promoted to {relative(out_dir)} in "
+         f"{time.perf_counter() - started_all:.1f} s")
     return written
 
 
@@ -462,13 +574,28 @@ def main(argv=None) -> int:
         print(f"error: --format: unknown format(s) {sorted(bad)}; use html and/or pdf",
               file=sys.stderr)
         return 2
+    kept = "the previous reports are unchanged"
     try:
-        for path in render(args.names, args.engine, formats, reports_dir=args.reports_dir,
-                           notebooks=not args.no_notebooks):
-            print(relative(path))
+        with interrupts_raise():
+            for path in render(args.names, args.engine, formats,
+                               reports_dir=args.reports_dir, notebooks=not args.no_notebooks):
+                print(relative(path))
     except RenderError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err}\n({kept})", file=sys.stderr)
         return 1
+    except BuildLocked as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (KeyboardInterrupt, Interrupted) as err:
+        what = "SIGINT" if isinstance(err, KeyboardInterrupt) else str(err)
+        print(f"error: render interrupted ({what}); {kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            print(f"error: render: {disk_full_message(err)}", file=sys.stderr)
+        else:
+            print(f"error: render: {err}; {kept}", file=sys.stderr)
+        return EXIT_ENV
     return 0
 
 

@@ -7,10 +7,15 @@ A notebook records the numbers and tables its story rests on::
     res.table("by_provider", table)
     res.save()
 
-and tests and reports read them back with :func:`load` instead of re-typing them. When
-the notebook runs under :mod:`analysis.pipeline.runner`, ``save`` writes to a temporary path that
-the runner promotes, together with the executed notebook, only if every cell succeeded;
-run interactively, it writes to ``config.RESULTS_DIR / "<name>.json"``.
+and tests and reports read them back with :func:`load` instead of re-typing them.
+
+Only the runner writes ``build/results/<name>.json``, the file the reports and their
+provenance appendix read: under :mod:`analysis.pipeline.runner` (which sets
+``ANALYSIS_RESULTS_PATH``), ``save`` writes to a temporary path that the runner promotes,
+together with the executed notebook, only if every cell succeeded. A notebook executed
+any other way (JupyterLab, nbconvert, plain papermill) writes its results to
+``build/interactive/<name>.json`` instead and says so: an interactive run, whose
+parameters the runner never checked, can never replace what a report is built from.
 """
 
 from __future__ import annotations
@@ -27,9 +32,15 @@ import pandas as pd
 
 from analysis import config
 from analysis._io import files_read, relative, write_json_atomic
+from analysis.pipeline.provenance import display_path
 
 #: Set by the runner: where ``Results.save`` writes.
 RESULTS_PATH_ENV = "ANALYSIS_RESULTS_PATH"
+
+
+def interactive_dir() -> Path:
+    """Where results of notebooks executed outside the runner go."""
+    return config.BUILD_DIR / "interactive"
 
 
 def _jsonable(value):
@@ -72,8 +83,9 @@ class Results:
         return frame
 
     def path(self) -> Path:
+        """The runner's temporary path, else ``build/interactive/<name>.json``."""
         target = os.environ.get(RESULTS_PATH_ENV)
-        return Path(target) if target else config.RESULTS_DIR / f"{self.notebook}.json"
+        return Path(target) if target else interactive_dir() / f"{self.notebook}.json"
 
     def save(self) -> Path:
         """Write the results, with the data files read and the modules imported."""
@@ -87,13 +99,25 @@ class Results:
             "tables": self.tables,
             "provenance": {
                 "saved_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-                "files_read": files_read(),
+                # Named the same in every clone and build directory (build/..., data/...).
+                "files_read": {display_path(locate_read(k)): v
+                               for k, v in files_read().items()},
                 "modules": modules,
             },
         }
         path = self.path()
         write_json_atomic(path, payload)
+        if not os.environ.get(RESULTS_PATH_ENV):
+            print(f"Results saved to {display_path(path)} (a run outside "
+                  "analysis.pipeline.runner: build/results/, which the reports read, is "
+                  "written only by the runner; use `make notebooks`)", file=sys.stderr)
         return path
+
+
+def locate_read(name: str) -> Path:
+    """The file behind a key of :func:`analysis._io.files_read` (relative to the root)."""
+    path = Path(name)
+    return path if path.is_absolute() else config.PROJ_ROOT / path
 
 
 def load(notebook: str, results_dir: Path | None = None) -> dict:

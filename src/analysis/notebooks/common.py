@@ -12,11 +12,14 @@ theme is set here, once.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping, Sequence
+
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
-
 
 #: One colour per measurement provider, used by every figure.
 PROVIDER_COLOURS = {
@@ -75,3 +78,154 @@ def md_table(frame: pd.DataFrame, index: bool = False, floatfmt: str = ",.2f") -
 def md(text: str) -> Markdown:
     """A sentence or paragraph of Markdown computed in the notebook."""
     return Markdown(text)
+
+
+# ------------------------------------------ shared by the notebooks on the simulated panel
+# (01_retention, 02_dau_forecast). The project modules they need are imported inside the
+# functions, so that a notebook that does not call them does not depend on them.
+
+
+def fmt_pct(value, digits: int = 1) -> str:
+    """0.1234 -> '12.3 %'; 'n/a' for None or a non-finite value."""
+    return "n/a" if value is None or not np.isfinite(value) else f"{100 * value:.{digits}f} %"
+
+
+def date_span(start, end) -> str:
+    """'13-19 Jan' within a month, '28 Jan-03 Feb' across months."""
+    a, b = pd.Timestamp(start), pd.Timestamp(end)
+    return f"{a:%d}-{b:%d %b}" if a.month == b.month else f"{a:%d %b}-{b:%d %b}"
+
+
+def for_results(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy safe for :meth:`analysis.pipeline.results.Results.table`: NaN/NaT become None."""
+    out = frame.copy().astype(object)
+    return out.where(pd.notna(out), None)
+
+
+def fit_warnings(notes: Mapping[str, str], none: str):
+    """The non-empty notes of :func:`fit_families` by family, or ``none`` if all are empty
+    (a notebook shows it under its fits)."""
+    return {name: note for name, note in notes.items() if note} or none
+
+
+def build_cohort_table(events: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Install-cohort table (:func:`analysis.data.cohorts.cohort_table`) of the events up to
+    ``as_of``, as if the log ended that day (later events are dropped, so "active on day
+    N or later" uses no information from after ``as_of``)."""
+    from analysis.data import cohorts
+
+    end = pd.Timestamp(as_of)
+    upto = events[events["event_date"] <= end]
+    if upto.empty:
+        raise ValueError(f"no event on or before {end.date()}")
+    return cohorts.cohort_table(upto, cohort="install", as_of=end)
+
+
+def fit_families(rows: pd.DataFrame, definition: str,
+                 families: Sequence | None = None) -> tuple[dict, dict]:
+    """Fit every retention family (default :data:`analysis.models.retention.DEFAULT_MODELS`)
+    jointly to the cohorts of ``rows`` (``cohort_date, age_days, cohort_size,
+    retained_users``), for ``definition`` ``"classic"`` or ``"unbounded"``.
+
+    Returns ``(models, notes)``: fitted models by family name (families whose fit failed
+    are left out) and, by family name, the text of any ``RetentionFitWarning`` or the
+    error of a failed fit ("" if none). Warnings are caught, not shown.
+    """
+    from analysis.models import retention
+
+    models, notes = {}, {}
+    for spec in families or retention.DEFAULT_MODELS:
+        model = spec() if isinstance(spec, type) else spec._clone()
+        name = model.family
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", retention.RetentionFitWarning)
+            try:
+                model.fit_cohorts(rows, retention=definition, active_col="retained_users")
+            except retention.RetentionFitError as exc:
+                notes[name] = f"fit failed: {exc}"
+                continue
+        models[name] = model
+        notes[name] = "; ".join(str(w.message) for w in caught
+                                if issubclass(w.category, retention.RetentionFitWarning))
+    return models, notes
+
+
+def describe_anchors(check: pd.DataFrame) -> str:
+    """A Markdown bullet list of the published figures of an anchor check
+    (:func:`analysis.simulation.panel.dau_anchor_check`), by provider, in words and with
+    their published values (for a report's callout)."""
+    lines = []
+    kind_order = {"peak_day": 0, "ratio_of_means": 1, "level": 2, "upper_bound": 3,
+                  "share_of_peak": 4}
+    counts = check["provider"].value_counts()
+    providers = sorted(counts.index, key=lambda p: (-counts[p], p))  # most figures first
+    for provider in providers:
+        g = check[check["provider"] == provider]
+        g = g.assign(_k=g["kind"].map(kind_order)).sort_values(["date", "_k"])
+        items = []
+        for r in g.itertuples(index=False):
+            if r.kind == "peak_day":
+                items.append(f"US DAU peaked on {r.date:%-d %B %Y}")
+            elif r.kind == "level":
+                items.append(f"US DAU about {r.published:,.0f} on {r.date:%-d %B %Y}")
+            elif r.kind == "upper_bound":
+                items.append(f"US DAU under {r.published:,.0f} on {r.date:%-d %B %Y}")
+            elif r.kind == "share_of_peak":
+                items.append(f"about {100 * r.published:.0f} % of the peak on "
+                             f"{r.date:%-d %B %Y}")
+            elif r.kind == "ratio_of_means":
+                items.append(f"mean DAU over {date_span(r.date, r.end)} about "
+                             f"{100 * abs(r.published - 1):.0f} % "
+                             f"{'below' if r.published < 1 else 'above'} "
+                             f"{date_span(r.ref_start, r.ref_end)}")
+        lines.append(f"- **{provider}**: " + "; ".join(items) + ".")
+    return "\n".join(lines)
+
+
+def plot_dau_check(dau: pd.Series, check: pd.DataFrame, ax=None, *,
+                   expected: pd.DataFrame | None = None):
+    """A panel's DAU at full scale (``dau``, by date:
+    :attr:`analysis.simulation.panel.Panel.scaled_dau`) with the published anchors it is
+    calibrated to (``check``, :func:`analysis.simulation.panel.dau_anchor_check`):
+    levels as points, bounds as open points, the peak implied by a share of the peak as
+    a star on the published peak day.
+
+    ``expected`` an optional ``date, dau`` frame (the model's expected DAU at scale 1).
+    Returns the axes.
+    """
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FuncFormatter
+
+    ax = axes_or_new(ax)
+    ax.plot(pd.DatetimeIndex(dau.index), dau.to_numpy(float), color="#444444", lw=1.2,
+            label="simulated panel DAU (scaled up)")
+    if expected is not None:
+        ax.plot(pd.to_datetime(expected["date"]), expected["dau"], color="#999999", lw=1,
+                ls="--", label="expected DAU of the simulation")
+    peak_day = check.loc[check["kind"] == "peak_day", "date"]
+    for r in check.itertuples(index=False):
+        colour = PROVIDER_COLOURS.get(r.provider, "#333333")
+        if r.kind == "level":
+            ax.scatter([r.date], [r.published], color=colour, s=45, zorder=4,
+                       label=f"{r.provider}: level")
+        elif r.kind == "upper_bound":
+            ax.scatter([r.date], [r.published], facecolors="none", edgecolors=colour, s=45,
+                       zorder=4, label=f"{r.provider}: upper bound")
+        elif r.kind == "share_of_peak" and len(peak_day):
+            level = check[(check["kind"] == "level") & (check["date"] == r.date)
+                          & (check["provider"] == r.provider)]
+            if len(level):
+                ax.scatter([peak_day.iloc[0]], [float(level["published"].iloc[0]) / r.published],
+                           marker="*", s=160, color=colour, zorder=4,
+                           label=f"{r.provider}: implied peak (level / share)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e6:.1f} M"))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%Y"))
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("US daily active users")
+    ax.set_xlabel("")
+    handles, labels = ax.get_legend_handles_labels()
+    seen = dict(zip(labels, handles, strict=True))
+    # right, below the "simulated" stamp: after the peak the curve stays low
+    ax.legend(seen.values(), seen.keys(), fontsize=8, loc="upper right",
+              bbox_to_anchor=(1.0, 0.9))
+    return ax

@@ -34,55 +34,118 @@ curve the three are ordered no_influx <= fading <= renewed_shock on every day.
 
 Functions
 ---------
-:func:`decompose_dau`          DAU by install-date group (sums to the total DAU)
+The notebook reads parameters -> load -> fit -> show -> say; so does this module:
+
+:func:`forecast_timeline`      the days that matter (:class:`Timeline`: origin, milestones)
+:func:`arrival_groups`, :func:`decompose_dau`   DAU by install-date group (sums to the
+                               total DAU of the :class:`~analysis.simulation.panel.Panel`)
 :func:`daily_installs`         users per install day (the cohort sizes)
+:func:`fit_classic_retention`  the retention curve of the cohort forecast
 :func:`scenario_assumptions`, :func:`scenario_installs`, :func:`describe_scenarios`
 :func:`baseline_path`          observed baseline + its statistical forecast
+:func:`organic_baseline`       the baseline group's DAU and its forecast
 :func:`cohort_forecast`        one scenario's cohort forecast (a ``CohortForecaster``)
+:func:`cohort_forecasts`, :func:`after_origin`   every scenario's cohort forecast
+:func:`statistical_forecasters`, :func:`statistical_forecasts`
+:func:`milestone_forecasts`    the milestone table of the forecasts the report compares
 :func:`milestone_table`        DAU on given days after the origin, per forecast
 :func:`score_forecasts`        forecasts against what happened (MAPE, bias, coverage)
 :func:`backtest`               rolling-origin backtest of several forecasters
 :func:`published_total`, :func:`share_table`   share of RedNote's total DAU / MAU
+:func:`milestone_numbers`, :func:`score_numbers`, :func:`backtest_numbers`,
+:func:`share_numbers`          the named numbers of a table
+:func:`history_findings`, :func:`decomposition_findings`, :func:`scenario_findings`,
+:func:`headline_findings`, :func:`out_of_sample_findings`, :func:`backtest_findings`,
+:func:`share_findings`         the numbers the notebook's sentences state
 :func:`plot_decomposition`, :func:`plot_scenarios`, :func:`plot_comparison`
+
+Nothing here comes from notebook 01's helpers: what both notebooks need is in
+:mod:`analysis.simulation.panel` (the panel, the anchor check) and
+:mod:`analysis.notebooks.common` (cohort tables, fitting retention families, the anchor
+figure and its description).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.models import forecast
-from analysis.notebooks.common import axes_or_new
+from analysis.data import cohorts, sources
+from analysis.models import forecast, retention
+from analysis.notebooks import common
+from analysis.notebooks.common import axes_or_new, fmt_pct
+from analysis.simulation.panel import Panel
 
 __all__ = [
+    "BACKTEST",
+    "BUCKETS",
+    "MILESTONES",
+    "N_DRAWS",
+    "RETENTION_FAMILIES",
     "SCENARIOS",
     "SCENARIO_COLOURS",
     "SCENARIO_TEXT",
     "TABLE_LABELS",
+    "BacktestFindings",
+    "DecompositionFindings",
+    "HeadlineFindings",
+    "HistoryFindings",
+    "OutOfSampleFindings",
+    "ScenarioFindings",
+    "ShareFindings",
+    "Timeline",
+    "actual_after_origin",
+    "after_origin",
+    "arrival_groups",
+    "assumptions_table",
     "backtest",
+    "backtest_findings",
+    "backtest_numbers",
     "baseline_path",
     "cohort_forecast",
+    "cohort_forecasts",
     "daily_installs",
     "decompose_dau",
+    "decomposition_findings",
     "describe_scenarios",
     "display_backtest",
     "display_milestones",
     "display_scores",
     "display_share",
+    "expected_path",
+    "fit_classic_retention",
+    "forecast_labels",
+    "forecast_phrase",
+    "forecast_timeline",
+    "headline_findings",
+    "history_findings",
     "mark_origin",
+    "milestone_forecasts",
+    "milestone_numbers",
     "milestone_table",
+    "organic_baseline",
+    "out_of_sample_findings",
     "plot_comparison",
     "plot_decomposition",
     "plot_scenarios",
     "published_total",
+    "published_totals",
     "scenario_assumptions",
+    "scenario_findings",
     "scenario_installs",
+    "scenario_shares",
     "score_forecasts",
+    "score_numbers",
+    "series_frame",
+    "share_findings",
+    "share_numbers",
     "share_table",
+    "statistical_forecasters",
+    "statistical_forecasts",
 ]
 
 #: The scenarios of :func:`analysis.models.forecast.install_scenario`, lowest first.
@@ -112,86 +175,123 @@ SCENARIO_TEXT = {
     "renewed_shock": "renewed shock: a second wave",
 }
 
+#: Days after the origin the question asks about (those within the horizon are shown).
+MILESTONES = (30, 90, 180)
+#: Rolling-origin protocol of the backtest (Prophet's, shortened to a series of months).
+BACKTEST = {"initial": "60 days", "period": "7 days", "horizon": "28 days"}
+#: Horizon buckets of the backtest (days).
+BUCKETS = ((1, 7), (8, 14), (15, 28))
+#: Retention-parameter draws behind each cohort-forecast interval.
+N_DRAWS = 500
+#: The retention families of the cohort forecast: the sBG, and the BdW as a check.
+RETENTION_FAMILIES = (retention.ShiftedBetaGeometric, retention.BetaDiscreteWeibull)
+
 
 def _ts(x) -> pd.Timestamp:
     return pd.Timestamp(x).normalize()
 
 
-def _events(source, columns: Sequence[str], market: str | None) -> pd.DataFrame:
-    """Columns of an activity log given as a DataFrame or a Parquet path."""
-    cols = list(dict.fromkeys([*columns, *(["market"] if market is not None else [])]))
-    if isinstance(source, pd.DataFrame):
-        missing = sorted(set(cols) - set(source.columns))
-        if missing:
-            raise ValueError(f"the activity log lacks column(s) {missing}")
-        frame = source[cols].copy()
-    else:
-        import pyarrow.dataset as pads
+# ----------------------------------------------------------------------------- timeline
 
-        dataset = pads.dataset(str(Path(source)))
-        flt = (pads.field("market") == market) if market is not None else None
-        frame = dataset.to_table(columns=cols, filter=flt).to_pandas()
-    if market is not None:
-        frame = frame[frame["market"] == market]
-    if frame.empty:
-        raise ValueError("the activity log holds no event"
-                         + (f" in market {market!r}" if market is not None else ""))
-    for c in ("event_date", "install_date"):
-        if c in frame.columns:
-            frame[c] = pd.to_datetime(frame[c]).astype("datetime64[ns]")
-    return frame
+
+@dataclass(frozen=True)
+class Timeline:
+    """The days of a forecast (:func:`forecast_timeline`)."""
+
+    surge: pd.Timestamp  # first day of the influx (the simulation's surge_start)
+    first_forecast: pd.Timestamp  # forecast_start: the first day the models do not see
+    origin: pd.Timestamp  # the last day the models see (first_forecast - 1 day)
+    horizon_days: int
+    horizon_end: pd.Timestamp  # origin + horizon_days
+    days_ahead: list  # the milestones within the horizon (days after the origin)
+    milestone_dates: list  # ... as dates
+    peak_day: pd.Timestamp  # the published peak day (Sensor Tower)
+    show_from: pd.Timestamp  # the scenario figure starts two weeks before the surge
+    compare_from: pd.Timestamp  # the comparison figure, a week before the published peak
+
+
+def forecast_timeline(panel: Panel, forecast_start, horizon_days: int,
+                      milestones: Sequence[int] = MILESTONES) -> Timeline:
+    """The origin, horizon and milestone days of a forecast from ``forecast_start`` on
+    ``panel``. The origin must leave four weeks of the influx to fit to and lie inside
+    the panel (``ValueError`` otherwise)."""
+    surge = pd.Timestamp(panel.truth.surge_start)
+    first_forecast = pd.Timestamp(forecast_start)
+    origin = first_forecast - pd.Timedelta(days=1)
+    if not surge + pd.Timedelta(days=28) <= origin < panel.end:
+        raise ValueError(
+            f"forecast_start must lie between {(surge + pd.Timedelta(days=29)).date()} and "
+            f"{panel.end.date()} (the simulated panel's last day)")
+    days_ahead = [h for h in milestones if h <= horizon_days] or [horizon_days]
+    peak_day = sources.peak_day(panel.metrics, "RedNote", panel.market, "Sensor Tower")
+    return Timeline(
+        surge=surge, first_forecast=first_forecast, origin=origin,
+        horizon_days=horizon_days, horizon_end=origin + pd.Timedelta(days=horizon_days),
+        days_ahead=days_ahead,
+        milestone_dates=[origin + pd.Timedelta(days=h) for h in days_ahead],
+        peak_day=peak_day, show_from=surge - pd.Timedelta(days=14),
+        compare_from=peak_day - pd.Timedelta(days=7))
 
 
 # ------------------------------------------------------------------------ decomposition
 
 
-def decompose_dau(source, edges: Sequence, labels: Sequence[str], market: str | None = None,
-                  scale: float = 1.0) -> pd.DataFrame:
-    """Daily active users split by the day the users installed.
+def arrival_groups(surge) -> tuple[list[pd.Timestamp], list[str]]:
+    """Edges and labels of :func:`decompose_dau` for the influx starting on ``surge``:
+    the users from before it (the organic baseline), the arrivals of its month, the
+    later arrivals."""
+    surge = _ts(surge)
+    next_month = surge + pd.offsets.MonthBegin(1)
+    labels = [f"installed before {surge:%-d %b} (organic baseline)",
+              f"January arrivals ({surge:%-d}-{next_month - pd.Timedelta(days=1):%-d %b})",
+              f"later arrivals (from {next_month:%-d %b})"]
+    return [surge, next_month], labels
 
-    ``source`` is the activity log (``user_id, event_date, install_date[, market]``; one
-    row per active user-day, as the simulated panel), a DataFrame or a Parquet path.
+
+def decompose_dau(panel: Panel, edges: Sequence, labels: Sequence[str]) -> pd.DataFrame:
+    """The panel market's daily active users split by the day the users installed,
+    scaled up to the full user base.
+
     ``labels[i]`` counts the users with ``edges[i-1] <= install_date < edges[i]`` (the
     first group everything before ``edges[0]``, the last everything from
-    ``edges[-1]``). Counts are divided by ``scale`` (the panel's sampling fraction).
+    ``edges[-1]``); counts are divided by the panel's scale.
 
     Returns ``date``, one column per label and ``total`` (their sum: distinct active
     users per day, every user being in exactly one group), one row per day from the first
-    to the last event (zeros included).
+    to the last event (zeros included). Raises ``ValueError`` if the total differs from
+    the panel's DAU (:attr:`~analysis.simulation.panel.Panel.scaled_dau`).
     """
-    if not 0 < scale <= 1:
-        raise ValueError(f"scale must be in (0, 1], got {scale}")
     cuts = [_ts(e) for e in edges]
     if len(labels) != len(cuts) + 1:
         raise ValueError(f"{len(cuts)} edge(s) need {len(cuts) + 1} labels, got {len(labels)}")
     if any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
         raise ValueError("edges must be increasing")
-    ev = _events(source, ["user_id", "event_date", "install_date"], market)
+    ev = panel.events(["user_id", "event_date", "install_date"])
     ev = ev.drop_duplicates(["user_id", "event_date"])
     group = np.searchsorted(np.asarray(cuts, dtype="datetime64[ns]"),
                             ev["install_date"].to_numpy(), side="right")
     counts = (pd.crosstab(ev["event_date"].to_numpy(), group)
               .reindex(columns=range(len(labels)), fill_value=0))
     days = pd.date_range(ev["event_date"].min(), ev["event_date"].max(), freq="D")
-    counts = counts.reindex(days, fill_value=0).astype(float) / scale
+    counts = panel.scale_up(counts.reindex(days, fill_value=0).astype(float))
     counts.columns = list(labels)
     out = counts.rename_axis("date").reset_index()
     out["total"] = out[list(labels)].sum(axis=1)
+    if not np.allclose(out["total"].to_numpy(),
+                       panel.scaled_dau.reindex(out["date"]).to_numpy()):
+        raise ValueError("the groups do not add up to the panel's DAU")
     return out
 
 
-def daily_installs(source, start, end, market: str | None = None,
-                   scale: float = 1.0) -> pd.Series:
-    """Users installing on each day from ``start`` to ``end`` (zeros included), divided
-    by ``scale``: the cohort sizes. Every user is active on the install day, so a panel
-    window that contains ``start .. end`` holds all of them."""
-    if not 0 < scale <= 1:
-        raise ValueError(f"scale must be in (0, 1], got {scale}")
-    ev = _events(source, ["user_id", "install_date"], market)
+def daily_installs(panel: Panel, start, end) -> pd.Series:
+    """Users of the panel's market installing on each day from ``start`` to ``end``
+    (zeros included), scaled up: the cohort sizes. Every user is active on the install
+    day, so a panel window that contains ``start .. end`` holds all of them."""
+    ev = panel.events(["user_id", "install_date"])
     first = ev.drop_duplicates("user_id")
     counts = first.groupby("install_date").size()
     days = pd.date_range(_ts(start), _ts(end), freq="D")
-    return (counts.reindex(days, fill_value=0).astype(float) / scale).rename("installs")
+    return panel.scale_up(counts.reindex(days, fill_value=0).astype(float)).rename("installs")
 
 
 # ---------------------------------------------------------------------------- scenarios
@@ -406,6 +506,113 @@ def backtest(df: pd.DataFrame, models: Mapping[str, Any], initial, period, horiz
     return pd.DataFrame(rows), cvs
 
 
+# ------------------------------------------------------- the forecasts of the notebook
+
+
+def fit_classic_retention(panel: Panel, timeline: Timeline,
+                          families: Sequence = RETENTION_FAMILIES) -> tuple:
+    """The retention curve of the cohort forecast: ``families`` fitted
+    (:func:`analysis.notebooks.common.fit_families`) to the classic retention of the
+    daily cohorts that installed from the surge to the origin, observed to the origin.
+    Returns ``(rows, models, notes)``."""
+    events = panel.cohort_events(timeline.surge, timeline.origin)
+    rows = cohorts.retention_table(common.build_cohort_table(events, timeline.origin),
+                                   "classic")
+    models, notes = common.fit_families(rows, "classic", list(families))
+    return rows, models, notes
+
+
+def organic_baseline(decomp: pd.DataFrame, label: str, timeline: Timeline,
+                     level: float = 0.8) -> pd.Series:
+    """The DAU of the users from before the influx (column ``label`` of
+    :func:`decompose_dau`) up to the origin, followed by its statistical forecast to the
+    end of the horizon (:func:`baseline_path`)."""
+    history = decomp.set_index("date").loc[: timeline.origin, label]
+    path, _ = baseline_path(history, timeline.horizon_days, level)
+    return path
+
+
+def cohort_forecasts(retention_model, baseline: pd.Series, installs: pd.Series,
+                     assumptions: Mapping, timeline: Timeline,
+                     scenarios: Sequence[str] = SCENARIOS, level: float = 0.8,
+                     random_state: int | None = 0) -> dict[str, pd.DataFrame]:
+    """:func:`cohort_forecast` of each scenario from the surge to the end of the horizon:
+    the observed ``installs`` (:func:`daily_installs`) from the surge, then the
+    scenario's (:func:`scenario_installs`), through ``retention_model``, with
+    :data:`N_DRAWS` parameter draws. Scenario name -> forecast frame."""
+    dates = pd.date_range(timeline.surge, timeline.horizon_end, freq="D")
+    return {s: cohort_forecast(retention_model, baseline, installs.loc[timeline.surge:],
+                               scenario_installs(s, assumptions, timeline.horizon_days),
+                               dates, level, N_DRAWS, random_state)
+            for s in scenarios}
+
+
+def after_origin(forecasts: Mapping[str, pd.DataFrame], origin) -> dict[str, pd.DataFrame]:
+    """The days after ``origin`` of each forecast frame (``ds, ...``)."""
+    origin = _ts(origin)
+    return {name: f[f["ds"] > origin].reset_index(drop=True) for name, f in forecasts.items()}
+
+
+def expected_path(panel: Panel, timeline: Timeline) -> pd.Series:
+    """The simulation's expected DAU (full scale) from the panel's first day to the end
+    of the horizon, by date: what the simulated world does after the panel ends."""
+    return panel.expected_dau(end=timeline.horizon_end).set_index("date")["dau"]
+
+
+def statistical_forecasters(level: float = 0.8) -> dict[str, Any]:
+    """The statistical forecasters compared with the cohort model (unfitted): the
+    package's default, the naive and the seasonal naive forecast."""
+    return {
+        "default (ARIMA)": forecast.default_forecaster(level=level),
+        "naive": forecast.NaiveForecaster(level=level),
+        "seasonal naive": forecast.SeasonalNaiveForecaster(level=level),
+    }
+
+
+def series_frame(series: pd.Series) -> pd.DataFrame:
+    """A Series by date as the forecasters' ``ds, y`` frame."""
+    return pd.DataFrame({"ds": series.index, "y": series.to_numpy()})
+
+
+def statistical_forecasts(models: Mapping[str, Any], history: pd.Series,
+                          horizon: int) -> dict[str, pd.DataFrame]:
+    """Each of ``models`` (cloned) fitted to ``history`` (Series by date, up to the
+    origin) and projected ``horizon`` days."""
+    train = series_frame(history)
+    return {name: m.clone().fit(train).predict(horizon) for name, m in models.items()}
+
+
+def forecast_labels(scenario: str) -> dict[str, str]:
+    """Table labels of every forecast of the notebook (``scenario``: the headline)."""
+    return {**TABLE_LABELS, "BdW": f"BdW, {scenario.replace('_', ' ')}",
+            "truth": "simulation's expected DAU"}
+
+
+def milestone_forecasts(ahead: Mapping[str, pd.DataFrame], bdw: pd.DataFrame,
+                        default: pd.DataFrame, truth: pd.Series,
+                        timeline: Timeline) -> pd.DataFrame:
+    """:func:`milestone_table` of the scenarios (``ahead``), the BdW check (``bdw``), the
+    default statistical forecaster (``default``) and the simulation's expected DAU
+    (``truth``, Series by date; also the reference of ``error_percent``)."""
+    after = truth.loc[timeline.first_forecast:]
+    truth_frame = pd.DataFrame({"ds": after.index, "yhat": after.to_numpy()})
+    truth_frame["yhat_lower"] = truth_frame["yhat_upper"] = truth_frame["yhat"]
+    return milestone_table({**ahead, "BdW": bdw, "default (ARIMA)": default,
+                            "truth": truth_frame}, timeline.origin, timeline.days_ahead,
+                           truth=truth)
+
+
+def actual_after_origin(panel: Panel, timeline: Timeline) -> pd.Series:
+    """The panel's DAU (full scale) from the first forecast day to the end of the panel
+    or of the horizon, whichever comes first: what the forecasts are scored on."""
+    return panel.scaled_dau.loc[timeline.first_forecast:min(panel.end, timeline.horizon_end)]
+
+
+def assumptions_table(assumptions: Mapping) -> pd.DataFrame:
+    """:func:`scenario_assumptions` as a one-row table (for the results file)."""
+    return pd.DataFrame([dict(assumptions)])
+
+
 # ---------------------------------------------------------------------- share of total
 
 
@@ -425,6 +632,13 @@ def published_total(metrics: pd.DataFrame, metric: str, provider: str,
             "qualifier": r["qualifier"]}
 
 
+def published_totals(metrics: pd.DataFrame) -> dict[str, dict]:
+    """The denominators of the share of RedNote's total: QuestMobile's total DAU
+    (``"dau"``) and Aurora Mobile's total MAU (``"mau"``), :func:`published_total`."""
+    return {"dau": published_total(metrics, "dau", "QuestMobile"),
+            "mau": published_total(metrics, "mau", "Aurora Mobile")}
+
+
 def share_table(milestones: pd.DataFrame, totals: Mapping[str, Mapping]) -> pd.DataFrame:
     """US DAU as a share of RedNote's total: ``milestones`` (:func:`milestone_table`) with
     one column ``share_<key>`` (and ``_lower``/``_upper``) per published total in
@@ -439,15 +653,337 @@ def share_table(milestones: pd.DataFrame, totals: Mapping[str, Mapping]) -> pd.D
     return out
 
 
+def scenario_shares(milestones: pd.DataFrame, totals: Mapping[str, Mapping]) -> pd.DataFrame:
+    """:func:`share_table` of the scenarios' rows of ``milestones``."""
+    return share_table(milestones[milestones["forecast"].isin(SCENARIOS)], totals)
+
+
+# ------------------------------------------------------------- named numbers of a table
+
+
+def _key(name: str) -> str:
+    return name.replace(" ", "_").replace("(", "").replace(")", "")
+
+
+def milestone_numbers(milestones: pd.DataFrame) -> list[dict]:
+    """The results numbers of :func:`milestone_table` (``Results.number`` keywords): the
+    scenarios' DAU on each milestone day, ``dau_day<h>_<scenario>`` with bounds."""
+    out = []
+    for r in milestones[milestones["forecast"].isin(SCENARIOS)].itertuples():
+        out += [
+            dict(name=f"dau_day{r.day}_{r.forecast}", value=r.dau,
+                 description=f"cohort forecast, {r.forecast}, day {r.day} (simulated)",
+                 unit="users"),
+            dict(name=f"dau_day{r.day}_{r.forecast}_lower", value=r.lower,
+                 description="lower bound", unit="users"),
+            dict(name=f"dau_day{r.day}_{r.forecast}_upper", value=r.upper,
+                 description="upper bound", unit="users"),
+        ]
+    return out
+
+
+def score_numbers(scores: pd.DataFrame) -> list[dict]:
+    """The results numbers of :func:`score_forecasts`: ``oos_mape_<forecast>`` and
+    ``oos_coverage_<forecast>``."""
+    out = []
+    for r in scores.itertuples():
+        out += [
+            dict(name=f"oos_mape_{_key(r.forecast)}", value=r.mape,
+                 description=f"out-of-sample MAPE, {r.forecast} (simulated)", unit="share"),
+            dict(name=f"oos_coverage_{_key(r.forecast)}", value=r.coverage,
+                 description=f"out-of-sample interval coverage, {r.forecast}", unit="share"),
+        ]
+    return out
+
+
+def backtest_numbers(summary: pd.DataFrame) -> list[dict]:
+    """The results numbers of :func:`backtest`: ``backtest_mape_<model>`` and
+    ``backtest_coverage_<model>``."""
+    out = []
+    for r in summary.itertuples():
+        out += [
+            dict(name=f"backtest_mape_{_key(r.model)}", value=r.mape_all,
+                 description=f"backtest MAPE, {r.model} (simulated)", unit="share"),
+            dict(name=f"backtest_coverage_{_key(r.model)}", value=r.coverage_all,
+                 description=f"backtest coverage, {r.model}", unit="share"),
+        ]
+    return out
+
+
+def share_numbers(shares: pd.DataFrame) -> list[dict]:
+    """The results numbers of :func:`share_table`: ``share_dau_day<h>_<forecast>`` (percent)."""
+    return [dict(name=f"share_dau_day{r.day}_{r.forecast}", value=100 * r.share_dau,
+                 description=f"simulated US DAU / published total DAU, {r.forecast}, "
+                             f"day {r.day}", unit="percent")
+            for r in shares.itertuples()]
+
+
+# -------------------------------------------------------------- what the sentences say
+
+
+@dataclass(frozen=True)
+class HistoryFindings:
+    """The simulated history against the published figures (:func:`history_findings`);
+    DAU at full scale."""
+
+    similarweb_date: pd.Timestamp  # Similarweb's pre-surge level: its day,
+    similarweb_panel: float  # the panel's DAU that day,
+    similarweb_published: float  # and the published value
+    peak_dau: float  # the panel's peak
+    peak_day: pd.Timestamp
+    published_peak_day: pd.Timestamp  # Sensor Tower
+    published_level_date: pd.Timestamp  # Sensor Tower's post-peak level: its day,
+    published_level: float  # value,
+    published_share_percent: float  # share of the peak,
+    published_implied_peak: float  # and the peak it implies
+    origin_dau: float  # the panel's DAU on the origin
+
+
+def history_findings(panel: Panel, check: pd.DataFrame, timeline: Timeline) -> HistoryFindings:
+    """The panel's DAU before the surge, at its peak and on the origin, with the published
+    figures (``check``: :meth:`~analysis.simulation.panel.Panel.anchor_check`)."""
+    st = sources.implied_peak_dau(panel.metrics, "RedNote", panel.market, "Sensor Tower")
+    sw = check[(check["provider"] == "Similarweb") & (check["kind"] == "level")].iloc[0]
+    dau = panel.scaled_dau
+    return HistoryFindings(
+        similarweb_date=sw["date"], similarweb_panel=dau.loc[sw["date"]],
+        similarweb_published=sw["published"], peak_dau=dau.max(), peak_day=dau.idxmax(),
+        published_peak_day=timeline.peak_day, published_level_date=st["date"],
+        published_level=st["level"], published_share_percent=st["share_percent"],
+        published_implied_peak=st["implied_peak"], origin_dau=dau.loc[timeline.origin])
+
+
+@dataclass(frozen=True)
+class DecompositionFindings:
+    """Who the daily users are (:func:`decomposition_findings`); DAU at full scale,
+    shares in percent of the day's total."""
+
+    peak_day: pd.Timestamp  # the panel's peak
+    peak_january_percent: float  # January arrivals at the peak
+    origin_baseline: float  # on the origin: users from before the influx,
+    origin_january: float  # January arrivals,
+    origin_later: float  # later arrivals
+    origin_baseline_percent: float
+    origin_january_percent: float
+    baseline_mean_before: float  # mean DAU of the baseline group before the surge
+
+
+def decomposition_findings(decomp: pd.DataFrame, labels: Sequence[str], panel: Panel,
+                           timeline: Timeline) -> DecompositionFindings:
+    """The groups of :func:`decompose_dau` (``labels``: baseline, January, later; from
+    :func:`arrival_groups`) at the panel's peak, on the origin and before the surge."""
+    base, january, later = labels
+    d_at = decomp.set_index("date")
+    peak_day = panel.scaled_dau.idxmax()
+    at_origin, at_peak = d_at.loc[timeline.origin], d_at.loc[peak_day]
+    return DecompositionFindings(
+        peak_day=peak_day, peak_january_percent=100 * at_peak[january] / at_peak["total"],
+        origin_baseline=at_origin[base], origin_january=at_origin[january],
+        origin_later=at_origin[later],
+        origin_baseline_percent=100 * at_origin[base] / at_origin["total"],
+        origin_january_percent=100 * at_origin[january] / at_origin["total"],
+        baseline_mean_before=d_at.loc[:timeline.surge - pd.Timedelta(days=1), base].mean())
+
+
+@dataclass(frozen=True)
+class ScenarioFindings:
+    """The retention curve of the cohort forecast and its fit to the history
+    (:func:`scenario_findings`)."""
+
+    n_cohorts: int  # daily cohorts fitted
+    alpha: float  # the sBG's parameters
+    beta: float
+    in_sample_start: pd.Timestamp  # the day after the published peak
+    in_sample_mape: float  # mean absolute error of the forecast to the origin (share)
+
+
+def scenario_findings(rows: pd.DataFrame, models: Mapping, forecast_frame: pd.DataFrame,
+                      panel: Panel, timeline: Timeline) -> ScenarioFindings:
+    """The sBG of :func:`fit_classic_retention` (``rows``, ``models``) and how closely a
+    cohort forecast (``forecast_frame``, from the surge) reproduces the panel's DAU from
+    the day after the published peak to the origin."""
+    start = timeline.peak_day + pd.Timedelta(days=1)
+    in_sample = forecast_frame.set_index("ds").loc[start:timeline.origin]
+    mape = float(np.mean(np.abs(in_sample["yhat"] / panel.scaled_dau.loc[in_sample.index] - 1)))
+    sbg = models["sBG"].params_
+    return ScenarioFindings(n_cohorts=rows["cohort_date"].nunique(), alpha=sbg["alpha"],
+                            beta=sbg["beta"], in_sample_start=start, in_sample_mape=mape)
+
+
+@dataclass(frozen=True)
+class HeadlineFindings:
+    """The headline forecast on the milestone days (:func:`headline_findings`)."""
+
+    milestones: dict  # day -> the headline scenario's row: date, dau, lower, upper, ...
+    day: int  # the last milestone
+    origin_dau: float  # the panel's DAU on the origin
+    low: str  # the lowest and highest scenarios and their DAU on the last milestone
+    low_dau: float
+    high: str
+    high_dau: float
+    width: float  # width of the headline's interval on the last milestone
+    scenario_matters_more: bool  # high_dau - low_dau > width
+    truth_dau: float  # the simulation's expected DAU on the last milestone
+    error_percent: float  # the headline forecast against it
+    truth_inside: bool  # ... inside the headline's interval
+    bdw_error_percent: float
+    default_error_percent: float
+
+
+def headline_findings(milestones: pd.DataFrame, scenario: str, panel: Panel,
+                      timeline: Timeline) -> HeadlineFindings:
+    """The ``scenario`` forecast on every milestone day of :func:`milestone_forecasts`, the
+    range of the scenarios and the errors against the simulation's expected DAU on the
+    last milestone."""
+    ms = milestones.set_index(["forecast", "day"])
+    last = timeline.days_ahead[-1]
+    low, high = SCENARIOS[0], SCENARIOS[-1]
+    head = ms.loc[(scenario, last)]
+    truth = ms.loc[("truth", last), "dau"]
+    return HeadlineFindings(
+        milestones={h: ms.loc[(scenario, h)] for h in timeline.days_ahead}, day=last,
+        origin_dau=panel.scaled_dau.loc[timeline.origin], low=low,
+        low_dau=ms.loc[(low, last), "dau"], high=high, high_dau=ms.loc[(high, last), "dau"],
+        width=head["upper"] - head["lower"],
+        scenario_matters_more=bool(ms.loc[(high, last), "dau"] - ms.loc[(low, last), "dau"]
+                                   > head["upper"] - head["lower"]),
+        truth_dau=truth, error_percent=head["error_percent"],
+        truth_inside=bool(head["lower"] <= truth <= head["upper"]),
+        bdw_error_percent=ms.loc[("BdW", last), "error_percent"],
+        default_error_percent=ms.loc[("default (ARIMA)", last), "error_percent"])
+
+
+def forecast_phrase(name: str, scenario: str) -> str:
+    """A forecast of the out-of-sample table in words (``scenario``: the headline)."""
+    names = {**{s: f"the cohort forecast under *{s}*" for s in SCENARIOS},
+             "BdW": f"the cohort forecast with beta-discrete-Weibull retention (*{scenario}*)",
+             "default (ARIMA)": "the default statistical forecaster",
+             "naive": "the naive forecast", "seasonal naive": "the seasonal naive forecast"}
+    return names[name]
+
+
+@dataclass(frozen=True)
+class OutOfSampleFindings:
+    """The forecasts against the panel after the origin (:func:`out_of_sample_findings`);
+    errors and coverage as shares."""
+
+    n_days: int  # days scored
+    first: pd.Timestamp
+    last: pd.Timestamp
+    mape: dict  # forecast -> mean absolute percentage error
+    best: str  # the forecast with the smallest MAPE
+    best_phrase: str  # ... in words (forecast_phrase)
+    default_bias: float  # mean percentage error of the default statistical forecaster
+    default_coverage: float
+    scenario_coverage: float  # coverage of the headline cohort forecast
+
+
+def out_of_sample_findings(scores: pd.DataFrame, actual: pd.Series,
+                           scenario: str) -> OutOfSampleFindings:
+    """:func:`score_forecasts` of the forecasts on ``actual``
+    (:func:`actual_after_origin`): errors, the best forecast, bias and coverage."""
+    sc = scores.set_index("forecast")
+    best = sc["mape"].idxmin()
+    return OutOfSampleFindings(
+        n_days=len(actual), first=actual.index.min(), last=actual.index.max(),
+        mape=sc["mape"].to_dict(), best=best, best_phrase=forecast_phrase(best, scenario),
+        default_bias=sc.loc["default (ARIMA)", "bias"],
+        default_coverage=sc.loc["default (ARIMA)", "coverage"],
+        scenario_coverage=sc.loc[scenario, "coverage"])
+
+
+@dataclass(frozen=True)
+class BacktestFindings:
+    """The rolling-origin backtest (:func:`backtest_findings`); errors as shares."""
+
+    series_start: pd.Timestamp  # the series backtested
+    series_end: pd.Timestamp
+    cutoffs: int  # cutoffs of the default forecaster, first and last
+    first_cutoff: pd.Timestamp
+    last_cutoff: pd.Timestamp
+    default_first_bucket: float  # MAPE of the default forecaster, first horizon bucket
+    default_last_bucket: float  # ... last horizon bucket
+    naive_last_bucket: float
+    seasonal_naive_last_bucket: float
+
+
+def backtest_findings(summary: pd.DataFrame, series: pd.DataFrame,
+                      buckets: Sequence[tuple[int, int]] = BUCKETS) -> BacktestFindings:
+    """:func:`backtest` of ``series`` (``ds, y``): the cutoffs and how the errors grow
+    from the first to the last horizon bucket of ``buckets``."""
+    bt = summary.set_index("model")
+    first = f"mape_{buckets[0][0]}_{buckets[0][1]}"
+    last = f"mape_{buckets[-1][0]}_{buckets[-1][1]}"
+    return BacktestFindings(
+        series_start=series["ds"].min(), series_end=series["ds"].max(),
+        cutoffs=bt.loc["default (ARIMA)", "cutoffs"],
+        first_cutoff=bt.loc["default (ARIMA)", "first_cutoff"],
+        last_cutoff=bt.loc["default (ARIMA)", "last_cutoff"],
+        default_first_bucket=bt.loc["default (ARIMA)", first],
+        default_last_bucket=bt.loc["default (ARIMA)", last],
+        naive_last_bucket=bt.loc["naive", last],
+        seasonal_naive_last_bucket=bt.loc["seasonal naive", last])
+
+
+@dataclass(frozen=True)
+class ShareFindings:
+    """US DAU as a share of RedNote's published total (:func:`share_findings`)."""
+
+    share_day: pd.Timestamp  # the day of Sensor Tower's share of the total
+    panel_share: float  # the panel's DAU that day over the total DAU (share)
+    published_word: str  # "under", "over", "about" (the figure's qualifier)
+    published_value: float  # Sensor Tower's share, percent
+    published_id: str
+    scenario_share_dau: dict  # day -> the headline scenario's share of the total DAU
+    scenario_share_mau_last: float  # ... of the total MAU on the last milestone
+    shock_day: pd.Timestamp  # the top of the second wave (the last scenario)
+    shock_dau: float
+    shock_share_percent: float  # shock_dau over the total DAU, percent
+    months_old: int  # months between the published total and Sensor Tower's figure
+    growth_value: float  # RedNote's DAU growth then, percent year on year
+    growth_provider: str
+    growth_id: str
+
+
+def share_findings(panel: Panel, shares: pd.DataFrame, ahead: Mapping[str, pd.DataFrame],
+                   totals: Mapping[str, Mapping], scenario: str,
+                   timeline: Timeline) -> ShareFindings:
+    """The panel's and the scenarios' share of RedNote's total (``shares``:
+    :func:`scenario_shares`; ``totals``: :func:`published_totals`), Sensor Tower's share
+    for comparison, the top of the second wave (``ahead``: the scenarios after the
+    origin) and how old and how fast-growing the published total was."""
+    metrics = panel.metrics
+    st_share = metrics[(metrics["entity"] == "RedNote") & (metrics["market"] == panel.market)
+                       & (metrics["metric"] == "dau_share_of_total")].iloc[0]
+    share_day = pd.Timestamp(st_share["period_start"])
+    total_dau = totals["dau"]["value"]
+    sh = shares.set_index(["forecast", "day"])
+    wave = ahead[SCENARIOS[-1]]
+    shock_top = wave.loc[wave["yhat"].idxmax()]
+    total_date = totals["dau"]["date"]
+    growth = metrics[(metrics["entity"] == "RedNote") & (metrics["metric"] == "dau_growth_yoy")
+                     & (metrics["period_start"] == total_date)].iloc[0]
+    word = {"at_most": "under", "at_least": "over", "approximate": "about"}
+    return ShareFindings(
+        share_day=share_day, panel_share=panel.scaled_dau.loc[share_day] / total_dau,
+        published_word=word.get(st_share["qualifier"], ""),
+        published_value=st_share["value"], published_id=st_share["id"],
+        scenario_share_dau={h: sh.loc[(scenario, h), "share_dau"]
+                            for h in timeline.days_ahead},
+        scenario_share_mau_last=sh.loc[(scenario, timeline.days_ahead[-1]), "share_mau"],
+        shock_day=shock_top["ds"], shock_dau=shock_top["yhat"],
+        shock_share_percent=100 * shock_top["yhat"] / total_dau,
+        months_old=(share_day.year - total_date.year) * 12 + share_day.month
+        - total_date.month,
+        growth_value=growth["value"], growth_provider=growth["provider"],
+        growth_id=growth["id"])
+
+
 # ----------------------------------------------------------------------------- display
 
 
 def _int(v) -> str:
     return "n/a" if v is None or not np.isfinite(v) else f"{v:,.0f}"
-
-
-def _pct(v, digits: int = 1) -> str:
-    return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:.{digits}f} %"
 
 
 def _interval(est, lo, hi) -> str:
@@ -480,9 +1016,9 @@ def display_scores(scores: pd.DataFrame, labels: Mapping[str, str] | None = None
     return pd.DataFrame({
         "forecast": [labels.get(n, n) for n in scores["forecast"]],
         "days": scores["days"].to_numpy(),
-        "MAPE": [_pct(v) for v in scores["mape"]],
+        "MAPE": [fmt_pct(v) for v in scores["mape"]],
         "bias": [f"{100 * v:+.1f} %" for v in scores["bias"]],
-        f"{100 * level:.0f} % coverage": [_pct(v, 0) for v in scores["coverage"]],
+        f"{100 * level:.0f} % coverage": [fmt_pct(v, 0) for v in scores["coverage"]],
         "last-day error": [f"{100 * v:+.1f} %" for v in scores["last_error"]],
     })
 
@@ -492,9 +1028,9 @@ def display_backtest(summary: pd.DataFrame, buckets: Sequence[tuple[int, int]],
     """:func:`backtest` summary formatted for a report table."""
     out = pd.DataFrame({"model": summary["model"], "cutoffs": summary["cutoffs"]})
     for lo, hi in buckets:
-        out[f"MAPE {lo}-{hi} d"] = [_pct(v) for v in summary[f"mape_{lo}_{hi}"]]
-    out["MAPE all"] = [_pct(v) for v in summary["mape_all"]]
-    out[f"{100 * level:.0f} % coverage"] = [_pct(v, 0) for v in summary["coverage_all"]]
+        out[f"MAPE {lo}-{hi} d"] = [fmt_pct(v) for v in summary[f"mape_{lo}_{hi}"]]
+    out["MAPE all"] = [fmt_pct(v) for v in summary["mape_all"]]
+    out[f"{100 * level:.0f} % coverage"] = [fmt_pct(v, 0) for v in summary["coverage_all"]]
     return out
 
 
@@ -512,8 +1048,8 @@ def display_share(shares: pd.DataFrame, totals: Mapping[str, Mapping],
     for key, tot in totals.items():
         head = f"of {tot['metric'].upper()} ({tot['provider']})"
         out[head] = [
-            f"{_pct(e, 2)} [{100 * lo:.2f}\u2013{100 * hi:.2f}]" if not np.isclose(lo, hi)
-            else _pct(e, 2)
+            f"{fmt_pct(e, 2)} [{100 * lo:.2f}\u2013{100 * hi:.2f}]" if not np.isclose(lo, hi)
+            else fmt_pct(e, 2)
             for e, lo, hi in zip(shares[f"share_{key}"], shares[f"share_{key}_lower"],
                                  shares[f"share_{key}_upper"], strict=True)]
     return out

@@ -35,66 +35,93 @@ truth) are told apart.
 
 Functions
 ---------
-:func:`cohort_events`      events of the users who installed in the cohort window
-:func:`build_cohort_table` dense cohort x age table as of a day (install cohorts)
+The notebook reads parameters -> load -> fit -> show -> say; so does this module:
+
+:func:`arrival_cohorts`    load: the cohorts of a :class:`~analysis.simulation.panel.Panel`
+                           (:class:`Arrivals`: events, cohort table, fitted rows, sizes)
 :func:`fitting_rows`       the rows a retention model is fitted to (guarded)
-:func:`fit_families`       every family fitted jointly to the cohorts
 :func:`compare_families`   holdout error and AIC/BIC, fitted before a cutoff
+:func:`best_family`, :func:`shown_families`, :func:`retention_at`
 :func:`projection_table`   retention at horizons, intervals, implied users (scaled up)
-:func:`true_params`, :func:`expected_rows`, :func:`pseudo_true_fit`, :func:`true_retention`
-:func:`recovery_table`     estimates vs the simulation's truth and the estimator's target
-:func:`dau_anchor_check`   the panel's DAU against the published anchors
-:func:`plot_cohort_curves`, :func:`plot_projection`, :func:`plot_dau_check`
+:func:`expected_rows`, :func:`pseudo_true_fit`, :func:`true_retention`,
+:func:`expected_retention`, :func:`truth_curves`, :func:`projection_truths`
+:func:`recovery_table`, :func:`parameter_recovery`   estimates vs the simulation's truth
+                           and the estimator's target
+:func:`display_cohorts`, :func:`display_compare`, ... report tables
+:func:`projection_numbers`, :func:`recovery_numbers`  the named numbers of a table
+:func:`compare_findings`, :func:`projection_findings`, :func:`recovery_findings`,
+:func:`dau_check_findings`  the numbers the notebook's sentences state
+:func:`plot_cohort_curves`, :func:`plot_projection`
+
+The panel itself (:class:`~analysis.simulation.panel.Panel`, the anchor check) lives in
+:mod:`analysis.simulation.panel`; what notebook 02 shares with this one (cohort tables,
+fitting every family, the anchor figure and its description) in
+:mod:`analysis.notebooks.common`.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
-import pyarrow.dataset as pads
 
-from analysis.data import cohorts
+from analysis.data import cohorts, sources
 from analysis.models import retention
+from analysis.notebooks import common
+from analysis.notebooks.common import axes_or_new, date_span, fmt_pct
 from analysis.simulation import users as simulate
-from analysis.notebooks.common import PROVIDER_COLOURS, axes_or_new
+from analysis.simulation.panel import Panel
 
 __all__ = [
-    "END_GUARD_DAYS",
-    "DEFINITION_TEXT",
-    "build_cohort_table",
-    "cohort_events",
+    "arrival_cohorts",
+    "Arrivals",
+    "best_family",
     "cohort_summary",
     "compare_families",
+    "compare_findings",
+    "compare_with_projection",
+    "CompareFindings",
     "coverage_phrase",
+    "dau_check_findings",
+    "DauCheckFindings",
+    "DEFINITION_TEXT",
     "display_cohorts",
     "display_compare",
     "display_dau_check",
     "display_params",
     "display_projection",
     "display_recovery",
-    "for_results",
-    "dau_anchor_check",
-    "describe_anchors",
+    "END_GUARD_DAYS",
+    "expected_retention",
     "expected_rows",
-    "fit_families",
     "fitting_rows",
     "format_interval",
+    "parameter_recovery",
     "plot_cohort_curves",
-    "plot_dau_check",
     "plot_projection",
     "pooled_share",
+    "projection_findings",
+    "projection_numbers",
     "projection_table",
+    "projection_truths",
+    "ProjectionFindings",
     "pseudo_true_fit",
+    "recovery_findings",
+    "recovery_numbers",
     "recovery_table",
+    "RecoveryFindings",
+    "retention_at",
+    "shown_families",
     "survival_band",
-    "true_params",
+    "true_at_horizons",
     "true_retention",
+    "truth_curves",
+    "USERS_LABEL",
+    "with_truth",
 ]
 
 Definition = Literal["classic", "unbounded"]
@@ -117,49 +144,81 @@ FAMILY_COLOURS = {
 }
 TRUTH_COLOUR = "#222222"
 
+#: What the implied users of a projection are, by retention definition (table header).
+USERS_LABEL = {
+    "unbounded": "arrivals still active (scaled up)",
+    "classic": "arrivals active that day (scaled up)",
+}
+
+
+# ------------------------------------------------------------------------- the arrivals
+
+
+@dataclass(frozen=True, eq=False)
+class Arrivals:
+    """The arrival cohorts of a panel (:func:`arrival_cohorts`).
+
+    ``start``, ``end``: the install window; ``as_of``: the panel's last day (the cohorts
+    are observed until then); ``events``: the cohorts' events; ``table``: the
+    install-cohort table as of ``as_of``; ``all_rows``: every observed (cohort, age) row
+    of ``definition``; ``rows``: the rows fitted (:func:`fitting_rows`); ``guarded``:
+    the rows left out at the end of the window (None if there is none);
+    ``cohort_dates``: the install days; ``n_users``: users in the panel; ``n_arrivals``:
+    the same at full scale; ``summary``: one row per cohort (:func:`cohort_summary`).
+    """
+
+    panel: Panel
+    start: pd.Timestamp
+    end: pd.Timestamp
+    as_of: pd.Timestamp
+    definition: Definition
+    events: pd.DataFrame
+    table: pd.DataFrame
+    all_rows: pd.DataFrame
+    rows: pd.DataFrame
+    guarded: pd.DataFrame | None
+    cohort_dates: list
+    n_users: int
+    n_arrivals: float
+    summary: pd.DataFrame
+
+    @property
+    def n_cohorts(self) -> int:
+        return len(self.cohort_dates)
+
+    @property
+    def min_days_observed(self) -> int:
+        """Fewest days a cohort is observed after installing (the last cohort)."""
+        return self.summary["days_observed"].min()
+
+    @property
+    def max_days_observed(self) -> int:
+        """Most days a cohort is observed after installing (the first cohort)."""
+        return self.summary["days_observed"].max()
+
+
+def arrival_cohorts(panel: Panel, cohort_start, cohort_end,
+                    definition: Definition) -> Arrivals:
+    """The users of ``panel`` who installed from ``cohort_start`` to ``cohort_end``
+    (inclusive), as cohorts observed until the panel's last day, measured by
+    ``definition`` retention."""
+    c0, c1 = pd.Timestamp(cohort_start), pd.Timestamp(cohort_end)
+    events = panel.cohort_events(c0, c1)
+    table = common.build_cohort_table(events, panel.end)
+    all_rows = cohorts.retention_table(table, definition)
+    rows = fitting_rows(table, definition, panel.end)
+    last_fitted = rows.groupby("cohort_date")["age_days"].max()
+    guarded = all_rows[all_rows["age_days"] > all_rows["cohort_date"].map(last_fitted)]
+    n_users = int(table.groupby("cohort_date")["cohort_size"].first().sum())
+    return Arrivals(panel=panel, start=c0, end=c1, as_of=panel.end, definition=definition,
+                    events=events, table=table, all_rows=all_rows, rows=rows,
+                    guarded=guarded if len(guarded) else None,
+                    cohort_dates=sorted(table["cohort_date"].unique()), n_users=n_users,
+                    n_arrivals=panel.scale_up(n_users),
+                    summary=cohort_summary(table, definition, panel.scale))
+
 
 # ------------------------------------------------------------------------------ cohorts
-
-
-def cohort_events(panel_path: str | Path, cohort_start, cohort_end,
-                  market: str | None = None) -> pd.DataFrame:
-    """Events (``user_id, event_date, market, install_date``) of the users who installed
-    between ``cohort_start`` and ``cohort_end`` (inclusive), optionally one market.
-
-    Only these users' rows are read from the Parquet panel (a pyarrow filter), so the
-    frame stays small. Raises ``ValueError`` if the window holds no install, or if it
-    begins before the panel's first day (those cohorts would be left-truncated: users
-    who churned before the panel began are missing, so their size is understated).
-    """
-    c0, c1 = cohorts.as_date(cohort_start), cohorts.as_date(cohort_end)
-    if c1 < c0:
-        raise ValueError(f"cohort_end {c1} is before cohort_start {c0}")
-    dataset = pads.dataset(str(panel_path))
-    first = pc.min(dataset.to_table(columns=["event_date"])["event_date"]).as_py()
-    if first is not None and c0 < cohorts.as_date(first):
-        raise ValueError(f"cohort_start {c0} is before the panel's first day {first}: the "
-                         f"cohorts would be left-truncated; start on or after {first}")
-    flt = (pads.field("install_date") >= c0) & (pads.field("install_date") <= c1)
-    if market is not None:
-        flt = flt & (pads.field("market") == market)
-    events = dataset.to_table(filter=flt).to_pandas()
-    if events.empty:
-        where = f" in market {market!r}" if market is not None else ""
-        raise ValueError(f"no user of {panel_path} installed between {c0} and {c1}{where}")
-    events["event_date"] = pd.to_datetime(events["event_date"])
-    events["install_date"] = pd.to_datetime(events["install_date"])
-    return events
-
-
-def build_cohort_table(events: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Install-cohort table (:func:`analysis.data.cohorts.cohort_table`) of the events up to
-    ``as_of``, as if the log ended that day (later events are dropped, so "active on day
-    N or later" uses no information from after ``as_of``)."""
-    end = pd.Timestamp(as_of)
-    upto = events[events["event_date"] <= end]
-    if upto.empty:
-        raise ValueError(f"no event on or before {end.date()}")
-    return cohorts.cohort_table(upto, cohort="install", as_of=end)
 
 
 def _last_age(table: pd.DataFrame, as_of) -> pd.Series:
@@ -203,31 +262,6 @@ def _family_name(spec) -> str:
     return spec.family if isinstance(spec, type) else type(spec).family
 
 
-def fit_families(rows: pd.DataFrame, definition: Definition,
-                 families: Sequence | None = None) -> tuple[dict, dict]:
-    """Fit every family jointly to the cohorts of ``rows`` (:func:`fitting_rows`).
-
-    Returns ``(models, notes)``: fitted models by family name (families whose fit failed
-    are left out) and, by family name, the text of any :class:`RetentionFitWarning` or
-    the error of a failed fit ("" if none). Warnings are caught, not shown.
-    """
-    models, notes = {}, {}
-    for spec in families or retention.DEFAULT_MODELS:
-        model = spec() if isinstance(spec, type) else spec._clone()
-        name = model.family
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", retention.RetentionFitWarning)
-            try:
-                model.fit_cohorts(rows, retention=definition, active_col="retained_users")
-            except retention.RetentionFitError as exc:
-                notes[name] = f"fit failed: {exc}"
-                continue
-        models[name] = model
-        notes[name] = "; ".join(str(w.message) for w in caught
-                                if issubclass(w.category, retention.RetentionFitWarning))
-    return models, notes
-
-
 def compare_families(events: pd.DataFrame, as_of, definition: Definition, holdout_days: int,
                      families: Sequence | None = None,
                      guard_days: int | None = None) -> pd.DataFrame:
@@ -252,14 +286,15 @@ def compare_families(events: pd.DataFrame, as_of, definition: Definition, holdou
         raise ValueError(f"holdout_days must be >= 1, got {holdout_days}")
     end = pd.Timestamp(as_of)
     cutoff = end - pd.Timedelta(days=holdout_days)
-    calib = fitting_rows(build_cohort_table(events, cutoff), definition, cutoff, guard_days)
-    full = fitting_rows(build_cohort_table(events, end), definition, end, guard_days)
+    calib = fitting_rows(common.build_cohort_table(events, cutoff), definition, cutoff,
+                         guard_days)
+    full = fitting_rows(common.build_cohort_table(events, end), definition, end, guard_days)
     last_calib = calib.groupby("cohort_date")["age_days"].max()
     beyond = full["age_days"] > full["cohort_date"].map(last_calib).fillna(-1)
     hold = full[beyond]
     if hold.empty:
         raise ValueError("the holdout period holds no observation")
-    models, notes = fit_families(calib, definition, families)
+    models, notes = common.fit_families(calib, definition, families)
     rows = []
     for spec in families or retention.DEFAULT_MODELS:
         name = _family_name(spec)
@@ -291,6 +326,28 @@ def compare_families(events: pd.DataFrame, as_of, definition: Definition, holdou
     return out
 
 
+def best_family(compare: pd.DataFrame) -> str:
+    """The family with the smallest holdout error in :func:`compare_families`."""
+    return compare["holdout_mae"].idxmin()
+
+
+def shown_families(models: Mapping[str, object], best: str) -> dict:
+    """The models a figure shows: the sBG and ``best`` (once if they are the same)."""
+    return {name: models[name] for name in dict.fromkeys(["sBG", best]) if name in models}
+
+
+def retention_at(models: Mapping[str, object], horizon: int) -> dict[str, float]:
+    """Each model's projected retention on day ``horizon``."""
+    return {name: float(m.survival(horizon)) for name, m in models.items()}
+
+
+def compare_with_projection(compare: pd.DataFrame, at: Mapping[str, float],
+                            horizon: int) -> pd.DataFrame:
+    """:func:`compare_families` with a column ``retention_day<horizon>`` (``at``: model ->
+    projected retention, :func:`retention_at`)."""
+    return compare.assign(**{f"retention_day{horizon}": pd.Series(at)})
+
+
 def survival_band(model, t, level: float = 0.95) -> pd.DataFrame:
     """:meth:`survival_interval` (delta method), or NaN bounds when the fit has no
     covariance (a boundary fit) -- never an exception."""
@@ -303,18 +360,19 @@ def survival_band(model, t, level: float = 0.95) -> pd.DataFrame:
                             index=pd.Index(tt, name="t"))
 
 
-def projection_table(models: Mapping[str, object], horizons: Iterable[int], n_users: float,
-                     scale: float, level: float = 0.95) -> pd.DataFrame:
+def projection_table(models: Mapping[str, object], horizons: Iterable[int],
+                     n_arrivals: float, level: float = 0.95) -> pd.DataFrame:
     """Projected retention at ``horizons`` with ``level`` intervals, and the implied users.
 
-    ``n_users`` is the number of users of the cohorts in the panel; the implied users are
-    ``n_users / scale * retention`` (the panel is a ``scale`` sample of the user base).
+    ``n_arrivals`` is the number of users of the cohorts at full scale
+    (:attr:`Arrivals.n_arrivals`: the panel's users over its scale); the implied users
+    are ``n_arrivals * retention``.
 
     Returns one row per (model, horizon): ``model, horizon_days, retention, lower, upper,
     users, users_lower, users_upper``.
     """
-    if not 0 < scale <= 1:
-        raise ValueError(f"scale must be in (0, 1], got {scale}")
+    if not n_arrivals >= 0:
+        raise ValueError(f"n_arrivals must be a count >= 0, got {n_arrivals}")
     hz = [int(h) for h in horizons]
     rows = []
     for name, model in models.items():
@@ -323,21 +381,13 @@ def projection_table(models: Mapping[str, object], horizons: Iterable[int], n_us
             rows.append({"model": name, "horizon_days": h, "retention": r.estimate,
                          "lower": r.lower, "upper": r.upper})
     out = pd.DataFrame(rows)
-    factor = n_users / scale
+    factor = n_arrivals
     for src, dst in (("retention", "users"), ("lower", "users_lower"), ("upper", "users_upper")):
         out[dst] = out[src] * factor
     return out
 
 
 # ------------------------------------------------------------------------ the simulation
-
-
-def true_params(metadata: Mapping) -> simulate.PanelParams:
-    """The simulation's true parameters from a panel's ``params.json`` (as read by
-    :func:`analysis.simulation.panel.panel_metadata`)."""
-    p = dict(metadata["params"])
-    p["weekly"] = tuple(p["weekly"])
-    return simulate.PanelParams(**p)
 
 
 def expected_rows(params: simulate.PanelParams, rows: pd.DataFrame, definition: Definition,
@@ -395,6 +445,61 @@ def true_retention(params: simulate.PanelParams, ages, definition: Definition,
     return np.where(t == 0, 1.0, out)
 
 
+def expected_retention(arrivals: Arrivals) -> pd.DataFrame:
+    """The expected measured retention of the arrivals under the simulation, pooled over
+    the cohorts (``age_days, retention``; :func:`expected_rows` of every observed row)."""
+    return pooled_share(expected_rows(arrivals.panel.truth, arrivals.all_rows,
+                                      arrivals.definition, arrivals.as_of))
+
+
+def truth_curves(arrivals: Arrivals, expected: pd.DataFrame) -> dict[str, tuple]:
+    """The simulation's curves drawn with the observed cohorts: the true survival and
+    ``expected`` (:func:`expected_retention`), ``label -> (ages, values)``."""
+    ages = np.arange(0, int(arrivals.all_rows["age_days"].max()) + 1)
+    return {
+        "true survival S(t), not churned (simulation)":
+            (ages, true_retention(arrivals.panel.truth, ages, "unbounded")),
+        f"expected {arrivals.definition} retention (simulation)":
+            (expected["age_days"], expected["retention"]),
+    }
+
+
+def projection_truths(arrivals: Arrivals, horizon: int) -> dict[str, tuple]:
+    """The simulation's curves drawn with the projections, to day ``horizon``: the true
+    survival and, for classic retention, the true share active on a day."""
+    truth = arrivals.panel.truth
+    grid = np.arange(0, horizon + 1)
+    out = {"true survival S(t) (simulation)": (grid, true_retention(truth, grid, "unbounded"))}
+    if arrivals.definition == "classic":
+        out["true share active on day t (simulation)"] = (
+            grid, true_retention(truth, grid, "classic", arrivals.cohort_dates))
+    return out
+
+
+def true_at_horizons(arrivals: Arrivals, horizons: Sequence[int]) -> dict:
+    """Horizon -> the simulation's true value of what the fitted curves project
+    (:func:`true_retention` for the arrivals' definition and install days)."""
+    return dict(zip(horizons, true_retention(arrivals.panel.truth, horizons,
+                                             arrivals.definition, arrivals.cohort_dates),
+                    strict=True))
+
+
+def with_truth(projection: pd.DataFrame, truth: Mapping[int, float]) -> pd.DataFrame:
+    """:func:`projection_table` with a column ``truth`` (horizon -> true value)."""
+    return projection.assign(truth=projection["horizon_days"].map(truth))
+
+
+def parameter_recovery(fitted, arrivals: Arrivals, horizons: Iterable[int],
+                       level: float = 0.95) -> pd.DataFrame:
+    """:func:`recovery_table` of the sBG ``fitted`` to the arrivals, against the
+    simulation's truth and the target of the fit (:func:`pseudo_true_fit`)."""
+    truth = arrivals.panel.truth
+    target = pseudo_true_fit(retention.ShiftedBetaGeometric, truth, arrivals.rows,
+                             arrivals.definition, arrivals.as_of)
+    return recovery_table(fitted, target, truth, horizons, arrivals.definition,
+                          arrivals.cohort_dates, level)
+
+
 def recovery_table(fitted, target, params: simulate.PanelParams, horizons: Iterable[int],
                    definition: Definition, cohort_dates: Iterable | None = None,
                    level: float = 0.95) -> pd.DataFrame:
@@ -436,72 +541,6 @@ def recovery_table(fitted, target, params: simulate.PanelParams, horizons: Itera
     return out
 
 
-# ------------------------------------------------------------------- published figures
-
-
-def dau_anchor_check(dau: pd.DataFrame, anchors: pd.DataFrame, scale: float) -> pd.DataFrame:
-    """The panel's DAU (scaled up by ``1/scale``) against the calibration anchors.
-
-    ``dau`` is :func:`analysis.data.cohorts.daily_active_users` of the panel; ``anchors`` is
-    :func:`analysis.simulation.users.anchors_from_published` (only rows with ``weight > 0``, the
-    figures the simulation is calibrated to, are checked). Each anchor is evaluated as
-    the calibration does: a level on its day; the day's DAU over the largest DAU before
-    it (``share_of_peak``); the mean over ``date..end`` over the mean over
-    ``ref_start..ref_end`` (``ratio_of_means``); the day of the largest DAU over
-    ``ref_start..end`` (``peak_day``); a level below a bound (``upper_bound``).
-
-    Returns ``id, provider, kind, note, date, end, ref_start, ref_end, published,
-    panel, tolerance, within`` and ``panel_date`` (the panel's peak day)
-    (``published``/``panel`` as numbers; for ``peak_day`` the dates are in ``note`` and
-    the values are days since ``ref_start``).
-    """
-    if not 0 < scale <= 1:
-        raise ValueError(f"scale must be in (0, 1], got {scale}")
-    s = dau.set_index(pd.to_datetime(dau["date"]))["dau"].astype(float) / scale
-
-    def at(d):
-        d = pd.Timestamp(d)
-        if d not in s.index:
-            raise ValueError(f"the panel's DAU has no value on {d.date()} "
-                             f"(panel {s.index.min().date()}..{s.index.max().date()})")
-        return float(s.loc[d])
-
-    rows = []
-    for a in anchors[anchors["weight"] > 0].itertuples(index=False):
-        row = {"id": a.id, "provider": a.provider, "kind": a.kind, "note": a.note,
-               "date": pd.Timestamp(a.date), "end": pd.Timestamp(a.end),
-               "ref_start": pd.Timestamp(a.ref_start), "ref_end": pd.Timestamp(a.ref_end),
-               "tolerance": a.tolerance}
-        if a.kind == "level":
-            v = at(a.date)
-            row |= {"published": a.value, "panel": v,
-                    "within": abs(v / a.value - 1) <= a.tolerance}
-        elif a.kind == "upper_bound":
-            v = at(a.date)
-            row |= {"published": a.value, "panel": v, "within": v <= a.value}
-        elif a.kind == "share_of_peak":
-            v = at(a.date) / float(s.loc[: pd.Timestamp(a.date)].max())
-            row |= {"published": a.value, "panel": v, "within": abs(v - a.value) <= a.tolerance}
-        elif a.kind == "ratio_of_means":
-            num = s.loc[pd.Timestamp(a.date): pd.Timestamp(a.end)].mean()
-            den = s.loc[pd.Timestamp(a.ref_start): pd.Timestamp(a.ref_end)].mean()
-            v = float(num / den)
-            row |= {"published": a.value, "panel": v, "within": abs(v - a.value) <= a.tolerance}
-        elif a.kind == "peak_day":
-            window = s.loc[pd.Timestamp(a.ref_start): pd.Timestamp(a.end)]
-            peak = window.idxmax()
-            start = pd.Timestamp(a.ref_start)
-            row |= {"published": float((pd.Timestamp(a.date) - start).days),
-                    "panel": float((peak - start).days), "within": peak == pd.Timestamp(a.date),
-                    "panel_date": peak}
-        else:
-            raise ValueError(f"unknown anchor kind {a.kind!r} (anchor {a.id})")
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    out["within"] = out["within"].astype(bool)
-    return out
-
-
 # ------------------------------------------------------------------------- formatting
 
 
@@ -515,17 +554,8 @@ def format_interval(estimate, lower, upper, percent: bool = True, digits: int = 
     return f"{k * estimate:.{digits}f}{unit} [{bounds}]"
 
 
-def _pct(x, digits: int = 1) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.{digits}f} %"
-
-
 def _num(x, fmt: str) -> str:
     return "n/a" if x is None or not np.isfinite(x) else format(x, fmt)
-
-
-def _span(a, b) -> str:
-    a, b = pd.Timestamp(a), pd.Timestamp(b)
-    return f"{a:%d}-{b:%d %b}" if a.month == b.month else f"{a:%d %b}-{b:%d %b}"
 
 
 def coverage_phrase(alpha_covered: bool, beta_covered: bool) -> str:
@@ -568,7 +598,7 @@ def display_cohorts(summary: pd.DataFrame) -> pd.DataFrame:
     })
     for col in summary.columns:
         if col.startswith("day_"):
-            out[f"day {col.removeprefix('day_')}"] = summary[col].map(_pct)
+            out[f"day {col.removeprefix('day_')}"] = summary[col].map(fmt_pct)
     return out
 
 
@@ -588,7 +618,7 @@ def display_compare(compare: pd.DataFrame, projections: Mapping[str, float] | No
                          for v in compare["holdout_mape"]],
     })
     if projections is not None:
-        out[f"day {horizon}"] = [_pct(projections.get(m, np.nan), 2) for m in compare.index]
+        out[f"day {horizon}"] = [fmt_pct(projections.get(m, np.nan), 2) for m in compare.index]
     # for md_table(..., floatfmt=...): tabulate re-parses numeric-looking strings
     out.attrs["floatfmt"] = ("", "", ",.0f", ",.1f", ",.0f", ",.1f", ".2f", "", "")[
         : out.shape[1]]
@@ -623,7 +653,7 @@ def display_projection(projection: pd.DataFrame, truth: Mapping[int, float] | No
     })
     if truth is not None:
         tv = projection["horizon_days"].map(truth)
-        out["simulation truth"] = tv.map(lambda v: _pct(v, 2))
+        out["simulation truth"] = tv.map(lambda v: fmt_pct(v, 2))
         out["truth covered"] = [_yes(lo <= t <= hi) for lo, t, hi in
                                 zip(projection["lower"], tv, projection["upper"], strict=True)]
     return out
@@ -636,7 +666,7 @@ def display_recovery(recovery: pd.DataFrame, level: float = 0.95) -> pd.DataFram
     for r in recovery.itertuples(index=False):
         share = r.quantity not in ("alpha", "beta")
         digits = 2 if share else 3
-        fmt = (lambda v, d=digits: _pct(v, d)) if share else (lambda v: _num(v, ".3f"))
+        fmt = (lambda v, d=digits: fmt_pct(v, d)) if share else (lambda v: _num(v, ".3f"))
         covered = [name for name, flag in (("truth", r.truth_in_interval),
                                            ("target", r.target_in_interval)) if flag]
         rows.append({
@@ -670,10 +700,10 @@ def display_dau_check(check: pd.DataFrame) -> pd.DataFrame:
             tol = "bound"
         elif r.kind == "share_of_peak":
             what = f"DAU on {r.date:%-d %b %Y} as a share of the peak"
-            pub, panel = _pct(r.published, 0), _pct(r.panel, 1)
+            pub, panel = fmt_pct(r.published, 0), fmt_pct(r.panel, 1)
             tol = f"±{100 * r.tolerance:.0f} points"
         else:  # ratio_of_means
-            what = (f"mean DAU {_span(r.date, r.end)} vs {_span(r.ref_start, r.ref_end)}"
+            what = (f"mean DAU {date_span(r.date, r.end)} vs {date_span(r.ref_start, r.ref_end)}"
                     " (change)")
             pub = f"{100 * (r.published - 1):+.0f} %"
             panel = f"{100 * (r.panel - 1):+.1f} %"
@@ -684,35 +714,219 @@ def display_dau_check(check: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def describe_anchors(check: pd.DataFrame) -> str:
-    """A Markdown bullet list of the published figures in :func:`dau_anchor_check`, by
-    provider, in words and with their published values (for a report's callout)."""
-    lines = []
-    kind_order = {"peak_day": 0, "ratio_of_means": 1, "level": 2, "upper_bound": 3,
-                  "share_of_peak": 4}
-    counts = check["provider"].value_counts()
-    providers = sorted(counts.index, key=lambda p: (-counts[p], p))  # most figures first
-    for provider in providers:
-        g = check[check["provider"] == provider]
-        g = g.assign(_k=g["kind"].map(kind_order)).sort_values(["date", "_k"])
-        items = []
-        for r in g.itertuples(index=False):
-            if r.kind == "peak_day":
-                items.append(f"US DAU peaked on {r.date:%-d %B %Y}")
-            elif r.kind == "level":
-                items.append(f"US DAU about {r.published:,.0f} on {r.date:%-d %B %Y}")
-            elif r.kind == "upper_bound":
-                items.append(f"US DAU under {r.published:,.0f} on {r.date:%-d %B %Y}")
-            elif r.kind == "share_of_peak":
-                items.append(f"about {100 * r.published:.0f} % of the peak on "
-                             f"{r.date:%-d %B %Y}")
-            elif r.kind == "ratio_of_means":
-                items.append(f"mean DAU over {_span(r.date, r.end)} about "
-                             f"{100 * abs(r.published - 1):.0f} % "
-                             f"{'below' if r.published < 1 else 'above'} "
-                             f"{_span(r.ref_start, r.ref_end)}")
-        lines.append(f"- **{provider}**: " + "; ".join(items) + ".")
-    return "\n".join(lines)
+# ------------------------------------------------------------- named numbers of a table
+
+
+def projection_numbers(projection: pd.DataFrame, level: float = 0.95) -> list[dict]:
+    """The results numbers of :func:`projection_table` (``Results.number`` keywords):
+    ``retention_<model>_day<h>`` with ``_lower``/``_upper``, and ``users_<model>_day<h>``."""
+    out = []
+    for r in projection.itertuples():
+        key = f"{r.model.replace(' ', '_')}_day{r.horizon_days}"
+        out += [
+            dict(name=f"retention_{key}", value=r.retention,
+                 description=f"{r.model} projected retention, day {r.horizon_days} "
+                             "(simulated)", unit="share"),
+            dict(name=f"retention_{key}_lower", value=r.lower,
+                 description=f"lower {100 * level:.0f} % bound", unit="share"),
+            dict(name=f"retention_{key}_upper", value=r.upper,
+                 description=f"upper {100 * level:.0f} % bound", unit="share"),
+            dict(name=f"users_{key}", value=r.users,
+                 description=f"{r.model}: simulated arrivals still active at full scale, "
+                             f"day {r.horizon_days}", unit="users"),
+        ]
+    return out
+
+
+def recovery_numbers(recovery: pd.DataFrame, level: float = 0.95) -> list[dict]:
+    """The results numbers of :func:`recovery_table` (``Results.number`` keywords): the
+    sBG's alpha and beta with their bounds, the truth and the target."""
+    out = []
+    for r in recovery.itertuples():
+        if r.quantity in ("alpha", "beta"):
+            out += [
+                dict(name=f"sbg_{r.quantity}", value=r.estimate,
+                     description=f"sBG {r.quantity} (simulated panel)"),
+                dict(name=f"sbg_{r.quantity}_lower", value=r.lower,
+                     description=f"lower {100 * level:.0f} % bound"),
+                dict(name=f"sbg_{r.quantity}_upper", value=r.upper,
+                     description=f"upper {100 * level:.0f} % bound"),
+                dict(name=f"true_{r.quantity}", value=r.truth,
+                     description=f"true churn Beta parameter ({r.quantity})"),
+                dict(name=f"target_{r.quantity}", value=r.target,
+                     description=f"target of the sBG fit ({r.quantity})"),
+            ]
+    return out
+
+
+# -------------------------------------------------------------- what the sentences say
+
+
+@dataclass(frozen=True)
+class CompareFindings:
+    """What the model comparison says (:func:`compare_findings`); shares as fractions."""
+
+    cutoff: pd.Timestamp  # last day of the calibration data
+    best: str  # smallest holdout error
+    best_mae: float
+    best_mape: float
+    sbg_mae: float
+    sbg_mape: float
+    aic_best: str
+    bic_best: str
+    geometric_worst: bool  # geometric last on AIC, BIC and holdout error alike
+    n_top: int  # families compared at the horizon (the three best on holdout error)
+    low: str  # of those, the family projecting least at the horizon
+    low_value: float
+    high: str  # ... and most
+    high_value: float
+    spread: float  # high_value - low_value
+    sbg_width: float  # width of the sBG's interval at the horizon
+    model_matters_more: bool  # spread > sbg_width
+
+
+def compare_findings(compare: pd.DataFrame, models: Mapping[str, object],
+                     at: Mapping[str, float], horizon: int,
+                     level: float = 0.95) -> CompareFindings:
+    """The holdout winner, the information criteria's choices and, on day ``horizon``
+    (``at``: model -> projected retention then, :func:`retention_at`), the spread of the
+    three best families' projections against the width of the sBG's ``level`` interval."""
+    best = best_family(compare)
+    top = compare.nsmallest(3, "holdout_mae")
+    top_at = {name: at[name] for name in top.index if name in at}
+    low, high = min(top_at, key=top_at.get), max(top_at, key=top_at.get)
+    band = survival_band(models["sBG"], [horizon], level).iloc[0]
+    spread = top_at[high] - top_at[low]
+    width = band["upper"] - band["lower"]
+    return CompareFindings(
+        cutoff=compare.attrs["cutoff"], best=best,
+        best_mae=compare.loc[best, "holdout_mae"], best_mape=compare.loc[best, "holdout_mape"],
+        sbg_mae=compare.loc["sBG", "holdout_mae"], sbg_mape=compare.loc["sBG", "holdout_mape"],
+        aic_best=compare["aic"].idxmin(), bic_best=compare["bic"].idxmin(),
+        geometric_worst=bool(compare["aic"].idxmax() == compare["bic"].idxmax()
+                             == compare["holdout_mae"].idxmax() == "geometric"),
+        n_top=len(top), low=low, low_value=top_at[low], high=high, high_value=top_at[high],
+        spread=spread, sbg_width=width, model_matters_more=bool(spread > width))
+
+
+@dataclass(frozen=True)
+class ProjectionFindings:
+    """What the projections say (:func:`projection_findings`); users at full scale."""
+
+    sbg_retention: dict  # horizon -> the sBG's projected retention
+    horizon: int  # the last horizon
+    sbg_users: float  # the sBG's implied users on the last horizon, with its interval
+    sbg_users_lower: float
+    sbg_users_upper: float
+    best: str  # the family with the smallest holdout error
+    best_users: float | None  # its implied users (None if it is the sBG)
+    best_users_lower: float | None
+    best_users_upper: float | None
+    truth_users: float  # the simulation's true value times the arrivals
+    beyond_days: int  # days from the oldest fitted age to the last horizon
+
+
+def projection_findings(projection: pd.DataFrame, arrivals: Arrivals, best: str,
+                        truth: Mapping[int, float]) -> ProjectionFindings:
+    """The sBG's projections (:func:`projection_table`) at every horizon and, on the last,
+    its implied users, those of ``best``, the truth (``truth``: horizon -> true value,
+    :func:`true_at_horizons`) and how far the projection extrapolates."""
+    sbg = projection[projection["model"] == "sBG"].set_index("horizon_days")
+    last = int(projection["horizon_days"].max())
+    alt = projection[projection["model"] == best].set_index("horizon_days")
+    other = best != "sBG"
+    return ProjectionFindings(
+        sbg_retention={h: sbg.loc[h, "retention"] for h in sbg.index}, horizon=last,
+        sbg_users=sbg.loc[last, "users"], sbg_users_lower=sbg.loc[last, "users_lower"],
+        sbg_users_upper=sbg.loc[last, "users_upper"], best=best,
+        best_users=alt.loc[last, "users"] if other else None,
+        best_users_lower=alt.loc[last, "users_lower"] if other else None,
+        best_users_upper=alt.loc[last, "users_upper"] if other else None,
+        truth_users=truth[last] * arrivals.n_users / arrivals.panel.scale,
+        beyond_days=last - int(arrivals.rows["age_days"].max()))
+
+
+@dataclass(frozen=True)
+class RecoveryFindings:
+    """What the parameter recovery says (:func:`recovery_findings`)."""
+
+    alpha: pd.Series  # the alpha row of recovery_table: estimate, lower, upper, truth, target
+    beta: pd.Series
+    params_covered: bool  # the true (a, b) inside both intervals
+    target_covered: bool  # the target inside both intervals
+    where_truth: str  # coverage_phrase of the truth
+    where_target: str  # ... and of the target
+    bias_not_noise: bool  # the target covered, the truth not: a bias of the measurement
+    target_vs_truth: str  # "alpha and beta both below", "alpha below and beta above", ...
+    horizon: pd.Series  # the row of the last horizon: estimate, truth, bias_percent, ...
+    projects_too: str  # "much" (target above the truth at the last horizon) or "little"
+    day1_measured: float  # expected measured retention on day 1
+    day1_survival: float  # true share not churned on day 1
+
+
+def recovery_findings(recovery: pd.DataFrame, arrivals: Arrivals, expected: pd.DataFrame,
+                      horizon: int) -> RecoveryFindings:
+    """Which intervals of :func:`recovery_table` cover the truth and the target, how the
+    target differs from the truth, and the day-1 gap between the expected measured
+    retention (``expected``, :func:`expected_retention`) and survival."""
+    rec = recovery.set_index("quantity")
+    a_, b_ = rec.loc["alpha"], rec.loc["beta"]
+    params_covered = bool(a_["truth_in_interval"] and b_["truth_in_interval"])
+    target_covered = bool(a_["target_in_interval"] and b_["target_in_interval"])
+    a_below, b_below = a_["target"] < a_["truth"], b_["target"] < b_["truth"]
+    if a_below == b_below:
+        direction = f"alpha and beta both {'below' if a_below else 'above'}"
+    else:
+        direction = (f"alpha {'below' if a_below else 'above'} and beta "
+                     f"{'below' if b_below else 'above'}")
+    what = "survival" if arrivals.definition == "unbounded" else "share active"
+    hz = rec.loc[f"{what} at day {horizon}"]
+    return RecoveryFindings(
+        alpha=a_, beta=b_, params_covered=params_covered, target_covered=target_covered,
+        where_truth=coverage_phrase(a_["truth_in_interval"], b_["truth_in_interval"]),
+        where_target=coverage_phrase(a_["target_in_interval"], b_["target_in_interval"]),
+        bias_not_noise=target_covered and not params_covered, target_vs_truth=direction,
+        horizon=hz, projects_too="much" if hz["bias_percent"] > 0 else "little",
+        day1_measured=float(expected.set_index("age_days").loc[1, "retention"]),
+        day1_survival=float(true_retention(arrivals.panel.truth, [1], "unbounded")[0]))
+
+
+@dataclass(frozen=True)
+class DauCheckFindings:
+    """The panel's DAU against Sensor Tower's post-peak figures (:func:`dau_check_findings`);
+    DAU at full scale."""
+
+    level_day: pd.Timestamp  # the day of Sensor Tower's post-peak level
+    panel_level: float  # the panel's DAU that day
+    panel_peak_day: pd.Timestamp  # the panel's peak day up to level_day
+    panel_peak: float
+    panel_share: float  # panel_level / panel_peak
+    published_level: float
+    published_share_percent: float
+    published_implied_peak: float  # level / share
+    published_peak_day: pd.Timestamp
+    n_within: int  # anchors matched within their tolerance
+    n_checked: int
+
+
+def dau_check_findings(panel: Panel, check: pd.DataFrame) -> DauCheckFindings:
+    """The panel's DAU on the day of Sensor Tower's post-peak level, its share of the
+    panel's peak, the published figures, and how many anchors of ``check``
+    (:meth:`analysis.simulation.panel.Panel.anchor_check`) are matched."""
+    st = sources.implied_peak_dau(panel.metrics, "RedNote", panel.market, "Sensor Tower")
+    level_day = pd.Timestamp(st["date"])
+    scaled = panel.scaled_dau
+    panel_level = float(scaled.loc[level_day])
+    panel_peak_day = scaled.loc[:level_day].idxmax()
+    return DauCheckFindings(
+        level_day=level_day, panel_level=panel_level, panel_peak_day=panel_peak_day,
+        panel_peak=float(scaled.loc[panel_peak_day]),
+        panel_share=panel_level / float(scaled.loc[panel_peak_day]),
+        published_level=st["level"], published_share_percent=st["share_percent"],
+        published_implied_peak=st["implied_peak"],
+        published_peak_day=sources.peak_day(panel.metrics, "RedNote", panel.market,
+                                            "Sensor Tower"),
+        n_within=int(check["within"].sum()), n_checked=len(check))
 
 
 #: How each retention definition is measured, in words.
@@ -721,12 +935,6 @@ DEFINITION_TEXT = {
                  "retained until their last active day)",
     "classic": "the share of a cohort active *on* day N",
 }
-
-
-def for_results(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy safe for :meth:`analysis.pipeline.results.Results.table`: NaN/NaT become None."""
-    out = frame.copy().astype(object)
-    return out.where(pd.notna(out), None)
 
 
 # ----------------------------------------------------------------------------- plotting
@@ -836,49 +1044,3 @@ def plot_projection(models: Mapping[str, object], horizons: Sequence[int], ax=No
     return ax
 
 
-def plot_dau_check(dau: pd.DataFrame, check: pd.DataFrame, scale: float, ax=None, *,
-                   expected: pd.DataFrame | None = None):
-    """The panel's DAU scaled up by ``1/scale`` with the published anchors it is
-    calibrated to (:func:`dau_anchor_check`): levels as points, bounds as open points, the
-    peak implied by a share of the peak as a star on the published peak day.
-
-    ``expected`` an optional ``date, dau`` frame (the model's expected DAU at scale 1).
-    Returns the axes.
-    """
-    ax = axes_or_new(ax)
-    d = pd.to_datetime(dau["date"])
-    ax.plot(d, dau["dau"] / scale, color="#444444", lw=1.2,
-            label="simulated panel DAU (scaled up)")
-    if expected is not None:
-        ax.plot(pd.to_datetime(expected["date"]), expected["dau"], color="#999999", lw=1,
-                ls="--", label="expected DAU of the simulation")
-    peak_day = check.loc[check["kind"] == "peak_day", "date"]
-    for r in check.itertuples(index=False):
-        colour = PROVIDER_COLOURS.get(r.provider, "#333333")
-        if r.kind == "level":
-            ax.scatter([r.date], [r.published], color=colour, s=45, zorder=4,
-                       label=f"{r.provider}: level")
-        elif r.kind == "upper_bound":
-            ax.scatter([r.date], [r.published], facecolors="none", edgecolors=colour, s=45,
-                       zorder=4, label=f"{r.provider}: upper bound")
-        elif r.kind == "share_of_peak" and len(peak_day):
-            level = check[(check["kind"] == "level") & (check["date"] == r.date)
-                          & (check["provider"] == r.provider)]
-            if len(level):
-                ax.scatter([peak_day.iloc[0]], [float(level["published"].iloc[0]) / r.published],
-                           marker="*", s=160, color=colour, zorder=4,
-                           label=f"{r.provider}: implied peak (level / share)")
-    import matplotlib.dates as mdates
-    from matplotlib.ticker import FuncFormatter
-
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e6:.1f} M"))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%Y"))
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("US daily active users")
-    ax.set_xlabel("")
-    handles, labels = ax.get_legend_handles_labels()
-    seen = dict(zip(labels, handles, strict=True))
-    # right, below the "simulated" stamp: after the peak the curve stays low
-    ax.legend(seen.values(), seen.keys(), fontsize=8, loc="upper right",
-              bbox_to_anchor=(1.0, 0.9))
-    return ax

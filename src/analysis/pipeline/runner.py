@@ -320,7 +320,8 @@ class _RunState:
     def __init__(self, name: str, progress: bool):
         self.name, self.progress = name, progress
         self.cells: list[tuple[int | None, str]] = []
-        self.current: int | None = None
+        self.current: int | None = None  # the cell running now (None between cells)
+        self.last_started: int | None = None  # the cell started last (for error messages)
         self.started_cell = 0.0
         self.cell_seconds: dict[int, float] = {}
         self._stop = threading.Event()
@@ -370,6 +371,7 @@ def _engine_class():
 
             def on_start(cell, cell_index=None, **kw):
                 state.current, state.started_cell = cell_index, time.perf_counter()
+                state.last_started = cell_index
                 return cell_start(cell, cell_index, **kw)
 
             def on_complete(cell, cell_index=None, **kw):
@@ -384,6 +386,9 @@ def _engine_class():
             nb_man.cell_start, nb_man.cell_complete = on_start, on_complete
             kwargs.setdefault("kernel_manager_class", IPCKernelManager)
             kwargs.setdefault("record_timing", False)
+            # Kill the kernel once done (or interrupted) instead of interrupting it first:
+            # an interrupted kernel prints a traceback of its own while it shuts down.
+            kwargs.setdefault("shutdown_kernel", "immediate")
             state.start_heartbeat()
             try:
                 return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
@@ -655,13 +660,15 @@ def _execute(notebook, name, params_file, values, output, results_path, timeout,
             failed = _keep_failed(running, output)
             raise NotebookFailed(
                 f"notebook {relative(notebook)}: the kernel died while running "
-                f"{describe_cell(state.cells, state.current)} (killed, or out of memory); "
+                f"{describe_cell(state.cells, state.last_started)} (killed, or out of "
+                "memory); "
                 f"the executed copy so far is kept at {relative(failed)}; the previous "
                 "executed notebook, results and reports are unchanged.") from None
         except CellTimeoutError:
             failed = _keep_failed(running, output)
             raise NotebookFailed(
-                f"notebook {relative(notebook)}: {describe_cell(state.cells, state.current)}"
+                f"notebook {relative(notebook)}: "
+                f"{describe_cell(state.cells, state.last_started)}"
                 f" ran longer than the timeout of {timeout} s; the executed copy so far is "
                 f"kept at {relative(failed)}; the previous outputs are unchanged.") from None
         finally:

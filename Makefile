@@ -96,7 +96,7 @@ notebooks: | $(STAMP) ## Execute the notebooks whose inputs changed, in parallel
 _notebooks: $(call reverse,$(EXECUTED))
 
 $(REPORT_HTML) $(REPORT_PDF) &: $(QMDS) $(call reverse,$(EXECUTED)) $(RENDER_DEPS) | $(STAMP)
-	$(PY) -m analysis.pipeline.render
+	$(PY) -m analysis.pipeline.render --reports-dir reports
 
 report: | $(STAMP) ## Build everything: environment, notebooks (in parallel), reports (HTML + PDF)
 	@$(MAKE) --no-print-directory $(PARALLEL) _report

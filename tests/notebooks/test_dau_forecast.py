@@ -3,7 +3,9 @@
 Sources named in the test names:
 
 * ``synthetic`` -- activity logs and install series built here with numpy from known
-  inputs (group sizes, floors, half-lives), independent of ``analysis.simulation.users``.
+  inputs (group sizes, floors, half-lives), independent of ``analysis.simulation.users``;
+  a log is written to Parquet and wrapped in a :class:`analysis.simulation.panel.Panel`
+  (:func:`synthetic_panel`) for the helpers that read a panel.
 * ``fader_hardie`` -- ``data/raw/reference/fader_hardie_2007_regular.csv`` (Fader &
   Hardie 2007, "regular" cohort), to which a real sBG is fitted so that the cohort
   forecasts carry a real parameter covariance.
@@ -20,10 +22,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.data import cohorts, sources
 from analysis import config
+from analysis.data import cohorts, sources
 from analysis.models import forecast, retention
 from analysis.notebooks import dau_forecast as fr
+from analysis.simulation import users as simulate
+from analysis.simulation.panel import Panel
 
 matplotlib.use("Agg")
 
@@ -49,6 +53,18 @@ def synthetic_log(seed: int = 1) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def synthetic_panel(tmp_path, log: pd.DataFrame, scale: float = 1.0) -> Panel:
+    """``log`` as the activity log of a Panel (Parquet, dates as dates) of ``scale``."""
+    path = tmp_path / "activity.parquet"
+    log.assign(event_date=log["event_date"].dt.date,
+               install_date=log["install_date"].dt.date).to_parquet(path)
+    metrics = sources.load_published_metrics()
+    meta = {"simulated": True, "label": "SIMULATED test log", "start": "2024-12-01",
+            "end": "2025-03-10", "scale": scale, "seed": 1}
+    return Panel(path=path, metadata=meta, truth=simulate.PanelParams(), scale=scale, seed=1,
+                 market="US", metrics=metrics, anchors=simulate.anchors_from_published(metrics))
+
+
 def synthetic_installs(floor=1000.0, excess=50_000.0, half_life=4.0, seed=2) -> pd.Series:
     """Organic floor before the surge, a plateau to the peak day, then an excess halving
     every ``half_life`` days; Poisson noise."""
@@ -69,10 +85,11 @@ def sbg_fader_hardie():
     return retention.ShiftedBetaGeometric().fit(alive)
 
 
-def test_decomposition_sums_to_total_dau_synthetic():
+def test_decomposition_sums_to_total_dau_synthetic(tmp_path):
     log = synthetic_log()
     labels = ["before", "surge", "after"]
-    dec = fr.decompose_dau(log, [SURGE, pd.Timestamp("2025-02-01")], labels, "US", scale=0.5)
+    panel = synthetic_panel(tmp_path, log, scale=0.5)
+    dec = fr.decompose_dau(panel, [SURGE, pd.Timestamp("2025-02-01")], labels)
     dau = cohorts.daily_active_users(log)
     assert np.allclose(dec[labels].sum(axis=1), dec["total"])
     assert np.allclose(dec["total"].to_numpy(), dau["dau"].to_numpy() / 0.5)
@@ -84,21 +101,24 @@ def test_decomposition_sums_to_total_dau_synthetic():
     assert (dec.set_index("date").loc[:"2025-01-31", "after"] == 0).all()
 
 
-def test_decomposition_reads_parquet_like_the_frame_synthetic(tmp_path):
-    log = synthetic_log()
-    path = tmp_path / "activity.parquet"
-    log.assign(event_date=log["event_date"].dt.date,
-               install_date=log["install_date"].dt.date).to_parquet(path)
-    a = fr.decompose_dau(path, [SURGE], ["pre", "post"], "US")
-    b = fr.decompose_dau(log, [SURGE], ["pre", "post"], "US")
-    pd.testing.assert_frame_equal(a, b)
+def test_decomposition_refuses_bad_groups_synthetic(tmp_path):
+    panel = synthetic_panel(tmp_path, synthetic_log())
     with pytest.raises(ValueError, match="labels"):
-        fr.decompose_dau(log, [SURGE], ["one"])
+        fr.decompose_dau(panel, [SURGE], ["one"])
+    with pytest.raises(ValueError, match="increasing"):
+        fr.decompose_dau(panel, [SURGE, SURGE], ["a", "b", "c"])
 
 
-def test_daily_installs_counts_users_by_install_day_synthetic():
+def test_arrival_groups():
+    edges, labels = fr.arrival_groups("2025-01-13")
+    assert edges == [SURGE, pd.Timestamp("2025-02-01")]
+    assert labels == ["installed before 13 Jan (organic baseline)",
+                      "January arrivals (13-31 Jan)", "later arrivals (from 1 Feb)"]
+
+
+def test_daily_installs_counts_users_by_install_day_synthetic(tmp_path):
     log = synthetic_log()
-    s = fr.daily_installs(log, "2024-12-01", "2025-03-10", "US", scale=0.1)
+    s = fr.daily_installs(synthetic_panel(tmp_path, log, scale=0.1), "2024-12-01", "2025-03-10")
     users = log.drop_duplicates("user_id")
     users = users[users["install_date"] >= "2024-12-01"]
     assert s.sum() == pytest.approx(len(users) / 0.1)
@@ -233,12 +253,11 @@ def test_share_of_total_against_the_csv_by_hand():
         fr.published_total(metrics, "dau", "Gartner")
 
 
-def test_plots_return_axes_synthetic(sbg_fader_hardie):
+def test_plots_return_axes_synthetic(sbg_fader_hardie, tmp_path):
     import matplotlib.pyplot as plt
 
-    log = synthetic_log()
     labels = ["before", "after"]
-    dec = fr.decompose_dau(log, [SURGE], labels)
+    dec = fr.decompose_dau(synthetic_panel(tmp_path, synthetic_log()), [SURGE], labels)
     assert fr.plot_decomposition(dec, labels, origin=ORIGIN) is not None
     ds = pd.date_range("2025-03-01", periods=10)
     pred = pd.DataFrame({"ds": ds, "yhat": 100.0, "yhat_lower": 90.0, "yhat_upper": 110.0})
@@ -248,3 +267,210 @@ def test_plots_return_axes_synthetic(sbg_fader_hardie):
                              truth=hist, origin=ORIGIN, milestones=[ds[5]]) is ax
     assert fr.plot_comparison(hist, {"naive": pred}, actual=hist, origin=ORIGIN) is not None
     plt.close("all")
+
+
+# ------------------------------------------------- the notebook's load, fit and findings
+
+
+@pytest.fixture
+def panel(tmp_path):
+    return synthetic_panel(tmp_path, synthetic_log(), scale=0.5)
+
+
+@pytest.fixture(scope="module")
+def sim_panel(tmp_path_factory):
+    path = simulate.simulate_panel(simulate.PanelParams(), scale=0.001, seed=7,
+                                   out_dir=tmp_path_factory.mktemp("panel"), progress=False)
+    return Panel.open(path, "US")
+
+
+def test_forecast_timeline_synthetic(panel):
+    tl = fr.forecast_timeline(panel, "2025-03-01", 180)
+    assert tl.origin == ORIGIN and tl.first_forecast == pd.Timestamp("2025-03-01")
+    assert tl.surge == SURGE and tl.peak_day == PEAK  # Sensor Tower's peak day
+    assert tl.horizon_end == ORIGIN + pd.Timedelta(days=180) and tl.horizon_days == 180
+    assert tl.days_ahead == [30, 90, 180]
+    assert tl.milestone_dates == [ORIGIN + pd.Timedelta(days=h) for h in (30, 90, 180)]
+    assert tl.show_from == SURGE - pd.Timedelta(days=14)
+    assert tl.compare_from == PEAK - pd.Timedelta(days=7)
+    assert fr.forecast_timeline(panel, "2025-03-01", 60).days_ahead == [30]
+    assert fr.forecast_timeline(panel, "2025-03-01", 20).days_ahead == [20]
+    with pytest.raises(ValueError, match="between 2025-02-11 and 2025-03-10"):
+        fr.forecast_timeline(panel, "2025-02-01", 90)  # too little of the influx
+    with pytest.raises(ValueError, match="forecast_start"):
+        fr.forecast_timeline(panel, "2025-03-11", 90)  # the origin is the panel's last day
+
+
+def test_fit_classic_retention_panel(sim_panel):
+    tl = fr.forecast_timeline(sim_panel, "2025-03-01", 90)
+    rows, models, notes = fr.fit_classic_retention(sim_panel, tl)
+    events = sim_panel.cohort_events(SURGE, ORIGIN)
+    want = cohorts.retention_table(
+        cohorts.cohort_table(events[events["event_date"] <= ORIGIN], cohort="install",
+                             as_of=ORIGIN), "classic")
+    pd.testing.assert_frame_equal(rows, want)
+    assert rows["cohort_date"].nunique() == (ORIGIN - SURGE).days + 1
+    assert set(models) == {"sBG", "BdW"} and set(notes) == {"sBG", "BdW"}
+
+
+def test_baseline_and_cohort_forecasts_fader_hardie(panel, sbg_fader_hardie):
+    tl = fr.forecast_timeline(panel, "2025-03-01", 60)
+    dec = fr.decompose_dau(panel, [SURGE], ["before", "after"])
+    base = fr.organic_baseline(dec, "before", tl)
+    hist = dec.set_index("date").loc[:ORIGIN, "before"]
+    pd.testing.assert_series_equal(base, fr.baseline_path(hist, 60)[0])
+    inst = synthetic_installs()
+    a = fr.scenario_assumptions(inst, ORIGIN, SURGE, PEAK)
+    out = fr.cohort_forecasts(sbg_fader_hardie, base, inst, a, tl, level=0.8, random_state=3)
+    assert list(out) == list(fr.SCENARIOS)
+    dates = pd.date_range(SURGE, tl.horizon_end)
+    one = fr.cohort_forecast(sbg_fader_hardie, base, inst.loc[SURGE:],
+                             fr.scenario_installs("fading", a, 60), dates, 0.8, fr.N_DRAWS, 3)
+    pd.testing.assert_frame_equal(out["fading"], one)
+    ahead = fr.after_origin(out, ORIGIN)
+    assert ahead["fading"]["ds"].min() == ORIGIN + pd.Timedelta(days=1)
+    assert len(ahead["fading"]) == 60 and ahead["fading"].index[0] == 0
+
+
+def test_statistical_forecasts_and_milestones_synthetic(panel):
+    tl = fr.forecast_timeline(panel, "2025-03-01", 60)
+    history = panel.scaled_dau.loc[:ORIGIN]
+    frame = fr.series_frame(history)
+    assert frame["ds"].tolist() == list(history.index) and frame["y"].tolist() == list(history)
+    models = fr.statistical_forecasters(0.8)
+    assert list(models) == ["default (ARIMA)", "naive", "seasonal naive"]
+    fc = fr.statistical_forecasts({"naive": models["naive"]}, history, 60)
+    assert len(fc["naive"]) == 60 and (fc["naive"]["yhat"] == history.iloc[-1]).all()
+    truth = pd.Series(1000.0, index=pd.date_range("2024-12-01", tl.horizon_end))
+    ms = fr.milestone_forecasts({"fading": fc["naive"]}, fc["naive"], fc["naive"], truth, tl)
+    assert ms["forecast"].unique().tolist() == ["fading", "BdW", "default (ARIMA)", "truth"]
+    t = ms[ms["forecast"] == "truth"]
+    assert (t["dau"] == 1000).all() and (t["error_percent"] == 0).all()
+    assert fr.milestone_numbers(ms)[0]["name"] == "dau_day30_fading"
+    assert len(fr.milestone_numbers(ms)) == 3  # the scenarios only
+    assert fr.forecast_labels("renewed_shock")["BdW"] == "BdW, renewed shock"
+    assert fr.forecast_phrase("BdW", "fading") == (
+        "the cohort forecast with beta-discrete-Weibull retention (*fading*)")
+
+
+def test_panel_paths_synthetic(panel):
+    tl = fr.forecast_timeline(panel, "2025-03-01", 60)
+    actual = fr.actual_after_origin(panel, tl)
+    assert actual.index.min() == tl.first_forecast and actual.index.max() == panel.end
+    assert fr.actual_after_origin(panel, fr.forecast_timeline(panel, "2025-03-01", 5)
+                                  ).index.max() == ORIGIN + pd.Timedelta(days=5)
+    path = fr.expected_path(panel, tl)
+    assert path.index.min() == panel.start and path.index.max() == tl.horizon_end
+
+
+def test_findings_of_the_history_synthetic(panel):
+    tl = fr.forecast_timeline(panel, "2025-03-01", 90)
+    check = panel.anchor_check()
+    h = fr.history_findings(panel, check, tl)
+    dau = panel.scaled_dau
+    assert h.peak_dau == dau.max() and h.peak_day == dau.idxmax()
+    assert h.origin_dau == dau.loc[ORIGIN] and h.published_peak_day == PEAK
+    sw = check[(check["provider"] == "Similarweb") & (check["kind"] == "level")].iloc[0]
+    assert h.similarweb_date == sw["date"] and h.similarweb_panel == dau.loc[sw["date"]]
+    assert h.published_level == 900_000 and h.published_share_percent == 30
+    edges, labels = fr.arrival_groups(SURGE)
+    dec = fr.decompose_dau(panel, edges, labels)
+    d = fr.decomposition_findings(dec, labels, panel, tl)
+    at = dec.set_index("date").loc[ORIGIN]
+    assert d.origin_baseline + d.origin_january + d.origin_later == pytest.approx(at["total"])
+    assert d.origin_january_percent == pytest.approx(100 * at[labels[1]] / at["total"])
+    before = dec.set_index("date").loc[: SURGE - pd.Timedelta(days=1), labels[0]]
+    assert d.baseline_mean_before == pytest.approx(before.mean())
+
+
+def test_scenario_findings_by_hand(panel, sbg_fader_hardie):
+    tl = fr.forecast_timeline(panel, "2025-03-01", 30)
+    dau = panel.scaled_dau
+    days = pd.date_range(SURGE, ORIGIN)
+    frame = pd.DataFrame({"ds": days, "yhat": dau.loc[days].to_numpy() * 1.1})
+    rows = pd.DataFrame({"cohort_date": [SURGE, SURGE, PEAK]})
+    s = fr.scenario_findings(rows, {"sBG": sbg_fader_hardie}, frame, panel, tl)
+    assert s.n_cohorts == 2 and s.in_sample_start == PEAK + pd.Timedelta(days=1)
+    assert s.in_sample_mape == pytest.approx(0.1)
+    assert (s.alpha, s.beta) == tuple(sbg_fader_hardie.params_)
+    a = fr.scenario_assumptions(synthetic_installs(), ORIGIN, SURGE, PEAK)
+    table = fr.assumptions_table(a)
+    assert len(table) == 1 and table.loc[0, "floor"] == a["floor"]
+
+
+def test_headline_findings_by_hand(panel):
+    tl = fr.forecast_timeline(panel, "2025-03-01", 90)
+    rows = []
+    for name, dau in [("no_influx", 100.0), ("fading", 200.0), ("renewed_shock", 400.0),
+                      ("BdW", 210.0), ("default (ARIMA)", 300.0), ("truth", 250.0)]:
+        for h in (30, 90):
+            rows.append({"forecast": name, "day": h, "date": ORIGIN + pd.Timedelta(days=h),
+                         "dau": dau, "lower": dau - 20, "upper": dau + 20, "truth": 250.0,
+                         "error_percent": 100 * (dau / 250 - 1)})
+    h = fr.headline_findings(pd.DataFrame(rows), "fading", panel, tl)
+    assert h.day == 90 and list(h.milestones) == [30, 90] and h.milestones[30]["dau"] == 200
+    assert (h.low, h.low_dau, h.high, h.high_dau) == ("no_influx", 100, "renewed_shock", 400)
+    assert h.width == 40 and h.scenario_matters_more
+    assert h.truth_dau == 250 and h.error_percent == pytest.approx(-20)
+    assert not h.truth_inside
+    assert h.bdw_error_percent == pytest.approx(-16)
+    assert h.default_error_percent == pytest.approx(20)
+    assert h.origin_dau == panel.scaled_dau.loc[ORIGIN]
+
+
+def test_out_of_sample_and_backtest_findings_by_hand():
+    scores = pd.DataFrame({"forecast": ["fading", "default (ARIMA)", "naive", "seasonal naive"],
+                           "mape": [0.05, 0.2, 0.3, 0.25], "bias": [0.0, 0.15, 0.2, 0.1],
+                           "coverage": [0.3, 0.9, 0.5, 0.6]})
+    actual = pd.Series(1.0, index=pd.date_range("2025-03-01", "2025-03-31"))
+    o = fr.out_of_sample_findings(scores, actual, "fading")
+    assert (o.n_days, o.first, o.last) == (31, actual.index[0], actual.index[-1])
+    assert o.best == "fading" and o.best_phrase == "the cohort forecast under *fading*"
+    assert o.mape["naive"] == 0.3 and o.default_bias == 0.15
+    assert (o.default_coverage, o.scenario_coverage) == (0.9, 0.3)
+    assert [n["name"] for n in fr.score_numbers(scores)][2:4] == [
+        "oos_mape_default_ARIMA", "oos_coverage_default_ARIMA"]
+    summary = pd.DataFrame({"model": ["default (ARIMA)", "naive", "seasonal naive"],
+                            "cutoffs": [5, 5, 5],
+                            "first_cutoff": [pd.Timestamp("2025-02-01")] * 3,
+                            "last_cutoff": [pd.Timestamp("2025-03-01")] * 3,
+                            "mape_1_7": [0.01, 0.02, 0.03], "mape_8_14": [0.1] * 3,
+                            "mape_15_28": [0.04, 0.05, 0.06], "mape_all": [0.1] * 3,
+                            "coverage_all": [0.8] * 3})
+    series = pd.DataFrame({"ds": pd.date_range("2024-12-01", "2025-03-31"), "y": 1.0})
+    b = fr.backtest_findings(summary, series)
+    assert (b.series_start, b.series_end) == (series["ds"].iloc[0], series["ds"].iloc[-1])
+    assert (b.cutoffs, b.default_first_bucket, b.default_last_bucket) == (5, 0.01, 0.04)
+    assert (b.naive_last_bucket, b.seasonal_naive_last_bucket) == (0.05, 0.06)
+    assert fr.backtest_numbers(summary)[0] == {
+        "name": "backtest_mape_default_ARIMA", "value": 0.1,
+        "description": "backtest MAPE, default (ARIMA) (simulated)", "unit": "share"}
+
+
+def test_share_findings_against_the_csv_by_hand(panel):
+    raw = pd.read_csv(config.PUBLISHED_METRICS_CSV, dtype=str, keep_default_na=False)
+    tl = fr.forecast_timeline(panel, "2025-03-01", 90)
+    totals = fr.published_totals(panel.metrics)
+    assert (totals["dau"]["id"], totals["mau"]["id"]) == ("PM077", "PM074")
+    rows = [{"forecast": s, "day": h, "date": ORIGIN + pd.Timedelta(days=h), "dau": 1e6 * k,
+             "lower": 0.9e6 * k, "upper": 1.1e6 * k}
+            for k, s in enumerate(fr.SCENARIOS, start=1) for h in (30, 90)]
+    ms = pd.DataFrame(rows + [{**rows[0], "forecast": "truth"}])
+    shares = fr.scenario_shares(ms, totals)
+    assert set(shares["forecast"]) == set(fr.SCENARIOS)
+    assert fr.share_numbers(shares)[0]["value"] == pytest.approx(100 * 1e6 / 97_810_000)
+    wave = pd.DataFrame({"ds": pd.date_range("2025-03-01", periods=3),
+                         "yhat": [1.0e6, 2.0e6, 1.5e6]})
+    s = fr.share_findings(panel, shares, {"renewed_shock": wave}, totals, "fading", tl)
+    st = raw[raw["id"] == "PM004"].iloc[0]  # Sensor Tower: US under 1 % of the total DAU
+    assert s.share_day == pd.Timestamp(st["period_start"]) and s.published_id == "PM004"
+    assert s.published_value == float(st["value"]) and s.published_word == "under"
+    assert s.panel_share == pytest.approx(panel.scaled_dau.loc[s.share_day] / 97_810_000)
+    assert s.scenario_share_dau == pytest.approx({30: 2e6 / 97_810_000, 90: 2e6 / 97_810_000})
+    assert s.scenario_share_mau_last == pytest.approx(2e6 / 330e6)
+    assert (s.shock_day, s.shock_dau) == (pd.Timestamp("2025-03-02"), 2.0e6)
+    assert s.shock_share_percent == pytest.approx(100 * 2e6 / 97_810_000)
+    qm = pd.Timestamp(raw[raw["id"] == "PM077"].iloc[0]["period_start"])
+    assert s.months_old == (s.share_day.year - qm.year) * 12 + s.share_day.month - qm.month
+    growth = raw[(raw["metric"] == "dau_growth_yoy") & (raw["period_start"] == str(qm.date()))]
+    assert s.growth_id == growth.iloc[0]["id"]

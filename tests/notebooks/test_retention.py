@@ -11,27 +11,28 @@ Sources named in the test names:
   selected from data/raw/published_metrics.csv (Sensor Tower peak on 19 Jan 2025, about
   0.9 M = about 30 % of the peak on 18 Feb, -17 % on 20-22 Jan vs 13-19 Jan; Similarweb
   pre-surge level).
-* ``panel`` -- a small panel written by :func:`analysis.simulation.users.simulate_panel` and
-  counted independently with pyarrow.
+* ``panel`` -- a small panel written by :func:`analysis.simulation.users.simulate_panel`
+  (default parameters, scale 0.001, seed 7), opened as a
+  :class:`analysis.simulation.panel.Panel` and counted independently with pandas.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 
 import matplotlib
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from analysis.data import cohorts
 from analysis.models import retention
-from analysis.simulation import users as simulate
+from analysis.notebooks import common
 from analysis.notebooks import retention as rr
 from analysis.pipeline.results import Results
+from analysis.simulation import users as simulate
+from analysis.simulation.panel import Panel, dau_anchor_check
 
 matplotlib.use("Agg")
 
@@ -77,13 +78,13 @@ def events():
 
 @pytest.fixture(scope="module")
 def table(events):
-    return rr.build_cohort_table(events, END)
+    return common.build_cohort_table(events, END)
 
 
 @pytest.fixture(scope="module")
 def fitted(table):
     rows = rr.fitting_rows(table, "unbounded", END)
-    models, notes = rr.fit_families(rows, "unbounded")
+    models, notes = common.fit_families(rows, "unbounded")
     return rows, models, notes
 
 
@@ -92,7 +93,7 @@ def fitted(table):
 
 def test_build_cohort_table_ignores_events_after_as_of_synthetic(events):
     cutoff = END - pd.Timedelta(days=20)
-    t = rr.build_cohort_table(events, cutoff)
+    t = common.build_cohort_table(events, cutoff)
     assert t["cohort_date"].nunique() == 5
     last = (cutoff - t["cohort_date"]).dt.days
     assert (t["age_days"] <= last).all()
@@ -118,30 +119,9 @@ def test_fitting_rows_guard_synthetic(table):
 
 
 def test_fitting_rows_refuses_too_short_observation_synthetic(events):
-    short = rr.build_cohort_table(events, C0 + pd.Timedelta(days=15))
+    short = common.build_cohort_table(events, C0 + pd.Timedelta(days=15))
     with pytest.raises(ValueError, match="fewer than three ages"):
         rr.fitting_rows(short, "unbounded", C0 + pd.Timedelta(days=15))
-
-
-def test_cohort_events_reads_only_the_window_panel(tmp_path):
-    path = simulate.simulate_panel(simulate.PanelParams(), scale=0.0005, seed=7,
-                                   start="2025-01-01", end="2025-02-15", out_dir=tmp_path,
-                                   progress=False)
-    ev = rr.cohort_events(path, "2025-01-13", "2025-01-15", market="US")
-    raw = pq.read_table(path)
-    inst = raw["install_date"]
-    mask = pc.and_(pc.greater_equal(inst, pa.scalar(dt.date(2025, 1, 13))),
-                   pc.less_equal(inst, pa.scalar(dt.date(2025, 1, 15))))
-    want = raw.filter(mask)
-    assert len(ev) == want.num_rows
-    assert ev["user_id"].nunique() == len(pc.unique(want["user_id"]))
-    t = rr.build_cohort_table(ev, "2025-02-15")
-    sizes = t.groupby("cohort_date")["cohort_size"].first()
-    assert sizes.sum() == ev["user_id"].nunique()
-    with pytest.raises(ValueError, match="no user"):
-        rr.cohort_events(path, "2025-01-13", "2025-01-15", market="HK")
-    with pytest.raises(ValueError, match="left-truncated"):
-        rr.cohort_events(path, "2024-12-20", "2025-01-15")
 
 
 # ------------------------------------------------------------------------------ fitting
@@ -182,14 +162,14 @@ def test_compare_families_classic_synthetic(events):
 
 def test_projection_table_scales_users_synthetic(fitted):
     _, models, _ = fitted
-    proj = rr.projection_table({"sBG": models["sBG"]}, [30, 365], n_users=15000, scale=0.01)
+    proj = rr.projection_table({"sBG": models["sBG"]}, [30, 365], n_arrivals=15000 / 0.01)
     assert list(proj["horizon_days"]) == [30, 365]
     np.testing.assert_allclose(proj["users"], proj["retention"] * 15000 / 0.01)
     assert (proj["lower"] < proj["retention"]).all() and (proj["retention"] < proj["upper"]).all()
     np.testing.assert_allclose(proj["retention"],
                                retention.sbg_survival(*models["sBG"].params_, [30, 365]))
-    with pytest.raises(ValueError, match="scale"):
-        rr.projection_table({"sBG": models["sBG"]}, [30], 1, scale=0)
+    with pytest.raises(ValueError, match="n_arrivals"):
+        rr.projection_table({"sBG": models["sBG"]}, [30], -1)
 
 
 # ------------------------------------------------------------------------ the simulation
@@ -259,7 +239,8 @@ def test_recovery_table_synthetic(fitted, table):
 
 
 def brief_dau() -> pd.DataFrame:
-    """A DAU series (at scale 1) built by hand to satisfy the brief's anchors."""
+    """A DAU series (at scale 1, ``date, dau``) built by hand to satisfy the brief's
+    anchors (the anchor check itself is tested in tests/simulation/test_panel.py)."""
     days = pd.date_range("2024-12-01", "2025-03-31")
     dau = pd.Series(300_000.0, index=days)
     surge = pd.date_range("2025-01-13", "2025-01-19")
@@ -271,36 +252,20 @@ def brief_dau() -> pd.DataFrame:
     return pd.DataFrame({"date": days, "dau": dau.to_numpy()})
 
 
-def test_dau_anchor_check_brief_anchors():
-    scale = 0.01
-    dau = brief_dau().assign(dau=lambda d: d["dau"] * scale)  # a panel at 1 %
-    check = rr.dau_anchor_check(dau, simulate.load_anchors(), scale)
-    assert len(check) == (simulate.load_anchors()["weight"] > 0).sum()  # fitted only
-    assert check["within"].all(), check
-    c = check.set_index("kind")
-    assert c.loc["share_of_peak", "panel"] == pytest.approx(0.30)
-    assert c.loc["ratio_of_means", "panel"] == pytest.approx(0.83)
-    assert c.loc["peak_day", "panel_date"] == pd.Timestamp("2025-01-19")
-    # move the peak: the peak-day figure is no longer matched, and the share of peak drops
-    moved = dau.copy()
-    moved.loc[moved["date"] == "2025-01-25", "dau"] = 4.0e6 * scale
-    bad = rr.dau_anchor_check(moved, simulate.load_anchors(), scale).set_index("kind")
-    assert not bad.loc["peak_day", "within"]
-    assert not bad.loc["share_of_peak", "within"]
-    text = rr.describe_anchors(check)
+def brief_check() -> pd.DataFrame:
+    dau = brief_dau()
+    return dau_anchor_check(dau.set_index("date")["dau"], simulate.load_anchors())
+
+
+def test_describe_and_display_dau_check_brief_anchors():
+    check = brief_check()
+    text = common.describe_anchors(check)
     assert "US DAU peaked on 19 January 2025" in text
     assert "about 30 % of the peak on 18 February 2025" in text
     assert "17 % below 13-19 Jan" in text
     shown = rr.display_dau_check(check)
     assert shown["within"].eq("yes").all()
     assert not shown.astype(str).apply(lambda s: s.str.contains("nan")).any().any()
-
-
-def test_dau_anchor_check_missing_day_brief_anchors():
-    dau = brief_dau()
-    dau = dau[dau["date"] != "2025-02-18"]
-    with pytest.raises(ValueError, match="2025-02-18"):
-        rr.dau_anchor_check(dau, simulate.load_anchors(), 1.0)
 
 
 # ------------------------------------------------------------------ formatting, results
@@ -312,7 +277,7 @@ def test_format_interval_and_results_safe():
     assert rr.format_interval(0.4645, 0.458, 0.471, percent=False, digits=3) == \
         "0.465 [0.458, 0.471]"
     frame = pd.DataFrame({"x": [1.0, np.nan], "d": [pd.Timestamp("2025-01-19"), pd.NaT]})
-    safe = rr.for_results(frame)
+    safe = common.for_results(frame)
     assert safe.loc[1, "x"] is None and safe.loc[1, "d"] is None
     res = Results("test")
     res.table("t", safe)  # would raise on NaN
@@ -338,7 +303,7 @@ def test_display_tables_synthetic(fitted, table, events):
     at = {m: float(models[m].survival(365)) for m in models}
     dc = rr.display_compare(cmp, at, 365)
     assert list(dc.columns)[-1] == "day 365" and len(dc) == 5
-    proj = rr.projection_table({"sBG": models["sBG"]}, [30, 365], 15000, 0.01)
+    proj = rr.projection_table({"sBG": models["sBG"]}, [30, 365], 15000 / 0.01)
     dp = rr.display_projection(proj, {30: 0.1, 365: 0.0}, users_label="users")
     assert list(dp.columns) == ["model", "day", "retention [interval]", "users [interval]",
                                 "simulation truth", "truth covered"]
@@ -372,9 +337,165 @@ def test_plots_return_axes_synthetic(fitted, table):
     assert 0 < low < retention.sbg_survival(TRUE_A, TRUE_B, 365) and high > 1
     assert [t.get_text() for t in ax.texts] == ["day 30", "day 365"]
     plt.close(ax.figure)
-    dau = brief_dau()
-    check = rr.dau_anchor_check(dau, simulate.load_anchors(), 1.0)
-    ax = rr.plot_dau_check(dau, check, 1.0)
+    check = brief_check()
+    ax = common.plot_dau_check(brief_dau().set_index("date")["dau"], check)
     labels = ax.get_legend_handles_labels()[1]
     assert "Sensor Tower: implied peak (level / share)" in labels
     plt.close(ax.figure)
+
+
+# ------------------------------------------------- the notebook's load, fit and findings
+
+
+@pytest.fixture(scope="module")
+def sim_panel(tmp_path_factory):
+    path = simulate.simulate_panel(simulate.PanelParams(), scale=0.001, seed=7,
+                                   out_dir=tmp_path_factory.mktemp("panel"), progress=False)
+    return Panel.open(path, "US")
+
+
+@pytest.fixture(scope="module")
+def arrivals(sim_panel):
+    return rr.arrival_cohorts(sim_panel, "2025-01-13", "2025-01-15", "unbounded")
+
+
+@pytest.fixture(scope="module")
+def sim_fit(arrivals):
+    models, _ = common.fit_families(arrivals.rows, "unbounded",
+                                    [retention.ShiftedBetaGeometric,
+                                     retention.GeometricRetention])
+    return models
+
+
+def test_arrival_cohorts_panel(sim_panel, arrivals):
+    raw = pq.read_table(sim_panel.path, columns=["user_id", "install_date"]).to_pandas()
+    inst = pd.to_datetime(raw["install_date"])
+    users = raw[(inst >= "2025-01-13") & (inst <= "2025-01-15")]["user_id"].nunique()
+    assert arrivals.n_users == users and arrivals.n_arrivals == users / 0.001
+    assert arrivals.cohort_dates == list(pd.date_range("2025-01-13", "2025-01-15"))
+    assert arrivals.n_cohorts == 3 and arrivals.as_of == sim_panel.end
+    assert arrivals.start == pd.Timestamp("2025-01-13")
+    assert arrivals.end == pd.Timestamp("2025-01-15")
+    pd.testing.assert_frame_equal(arrivals.rows,
+                                  rr.fitting_rows(arrivals.table, "unbounded", sim_panel.end))
+    # the guarded rows are the last END_GUARD_DAYS ages of every cohort
+    assert len(arrivals.guarded) == 3 * rr.END_GUARD_DAYS
+    assert len(arrivals.rows) + len(arrivals.guarded) == len(arrivals.all_rows)
+    assert arrivals.summary["users"].sum() == users
+    assert arrivals.min_days_observed == (sim_panel.end - pd.Timestamp("2025-01-15")).days
+    assert arrivals.max_days_observed == (sim_panel.end - pd.Timestamp("2025-01-13")).days
+
+
+def test_best_and_shown_families_by_hand():
+    compare = pd.DataFrame({"holdout_mae": [0.3, 0.1, 2.0]},
+                           index=pd.Index(["sBG", "BdW", "geometric"], name="model"))
+    assert rr.best_family(compare) == "BdW"
+    models = {"sBG": "a", "BdW": "b", "geometric": "c"}
+    assert rr.shown_families(models, "BdW") == {"sBG": "a", "BdW": "b"}
+    assert rr.shown_families(models, "sBG") == {"sBG": "a"}
+
+
+def test_retention_at_and_compare_findings_synthetic(events, fitted):
+    _, models, _ = fitted
+    at = rr.retention_at(models, 365)
+    assert at["sBG"] == pytest.approx(float(retention.sbg_survival(*models["sBG"].params_, 365)))
+    cmp = rr.compare_families(events, END, "unbounded", holdout_days=10)
+    with_at = rr.compare_with_projection(cmp, at, 365)
+    assert with_at["retention_day365"].to_dict() == at
+    c = rr.compare_findings(cmp, models, at, 365)
+    assert c.best == cmp["holdout_mae"].idxmin() and c.cutoff == END - pd.Timedelta(days=10)
+    assert c.best_mae == cmp.loc[c.best, "holdout_mae"]
+    assert c.aic_best == cmp["aic"].idxmin() and c.bic_best == cmp["bic"].idxmin()
+    assert c.geometric_worst  # the constant-churn model, wrong for these users
+    top = cmp.nsmallest(3, "holdout_mae").index
+    assert c.n_top == 3 and {c.low, c.high} <= set(top)
+    assert c.low_value == min(at[m] for m in top) and c.high_value == max(at[m] for m in top)
+    assert c.spread == pytest.approx(c.high_value - c.low_value)
+    band = rr.survival_band(models["sBG"], [365]).iloc[0]
+    assert c.sbg_width == pytest.approx(band["upper"] - band["lower"])
+    assert c.model_matters_more == (c.spread > c.sbg_width)
+
+
+def test_truth_curves_and_horizons_panel(arrivals):
+    truth = arrivals.panel.truth
+    expected = rr.expected_retention(arrivals)
+    assert expected["age_days"].tolist() == sorted(arrivals.all_rows["age_days"].unique())
+    curves = rr.truth_curves(arrivals, expected)
+    (ages, surv), (exp_ages, _) = curves.values()
+    np.testing.assert_allclose(surv, retention.sbg_survival(truth.churn_a, truth.churn_b, ages))
+    assert list(curves)[1] == "expected unbounded retention (simulation)"
+    assert exp_ages.equals(expected["age_days"])
+    assert list(rr.projection_truths(arrivals, 90)) == ["true survival S(t) (simulation)"]
+    classic = rr.projection_truths(dataclasses.replace(arrivals, definition="classic"), 90)
+    assert len(classic) == 2 and len(classic["true share active on day t (simulation)"][0]) == 91
+    at = rr.true_at_horizons(arrivals, [30, 90])
+    assert list(at) == [30, 90]
+    assert at[90] == pytest.approx(rr.true_retention(truth, [90], "unbounded")[0])
+
+
+def test_projection_findings_and_numbers_panel(arrivals, sim_fit):
+    proj = rr.projection_table(sim_fit, [30, 90], arrivals.n_arrivals)
+    truth = rr.true_at_horizons(arrivals, [30, 90])
+    assert rr.with_truth(proj, truth)["truth"].tolist() == [truth[30], truth[90]] * 2
+    p = rr.projection_findings(proj, arrivals, "geometric", truth)
+    sbg = proj[proj["model"] == "sBG"].set_index("horizon_days")
+    geo = proj[proj["model"] == "geometric"].set_index("horizon_days")
+    assert p.horizon == 90 and list(p.sbg_retention) == [30, 90]
+    assert p.sbg_retention[30] == sbg.loc[30, "retention"]
+    assert (p.sbg_users, p.sbg_users_lower) == (sbg.loc[90, "users"], sbg.loc[90, "users_lower"])
+    assert p.best_users == geo.loc[90, "users"]
+    assert p.truth_users == pytest.approx(truth[90] * arrivals.n_arrivals)
+    assert p.beyond_days == 90 - arrivals.rows["age_days"].max()
+    assert rr.projection_findings(proj, arrivals, "sBG", truth).best_users is None
+    numbers = rr.projection_numbers(proj)
+    assert [n["name"] for n in numbers[:4]] == ["retention_sBG_day30", "retention_sBG_day30_lower",
+                                                "retention_sBG_day30_upper", "users_sBG_day30"]
+    assert len(numbers) == 4 * len(proj) and numbers[3]["value"] == sbg.loc[30, "users"]
+    res = Results("test")
+    for n in numbers:
+        res.number(**n)  # the keywords Results.number takes
+
+
+def test_parameter_recovery_findings_and_numbers_panel(arrivals, sim_fit):
+    truth = arrivals.panel.truth
+    rec = rr.parameter_recovery(sim_fit["sBG"], arrivals, [30, 90])
+    target = rr.pseudo_true_fit(retention.ShiftedBetaGeometric, truth, arrivals.rows,
+                                "unbounded", arrivals.as_of)
+    pd.testing.assert_frame_equal(rec, rr.recovery_table(sim_fit["sBG"], target, truth,
+                                                         [30, 90], "unbounded",
+                                                         arrivals.cohort_dates))
+    expected = rr.expected_retention(arrivals)
+    r = rr.recovery_findings(rec, arrivals, expected, 90)
+    row = rec.set_index("quantity")
+    assert r.alpha["estimate"] == row.loc["alpha", "estimate"]
+    assert r.params_covered == bool(row.loc[["alpha", "beta"], "truth_in_interval"].all())
+    assert r.target_covered == bool(row.loc[["alpha", "beta"], "target_in_interval"].all())
+    assert r.bias_not_noise == (r.target_covered and not r.params_covered)
+    assert r.horizon.name == "survival at day 90"
+    assert r.projects_too == ("much" if row.loc["survival at day 90", "bias_percent"] > 0
+                              else "little")
+    below = [row.loc[q, "target"] < row.loc[q, "truth"] for q in ("alpha", "beta")]
+    word = ["below" if b else "above" for b in below]
+    assert r.target_vs_truth == (f"alpha and beta both {word[0]}" if below[0] == below[1]
+                                 else f"alpha {word[0]} and beta {word[1]}")
+    assert r.day1_survival == pytest.approx(truth.churn_b / (truth.churn_a + truth.churn_b))
+    assert r.day1_measured == expected.set_index("age_days").loc[1, "retention"]
+    numbers = rr.recovery_numbers(rec, 0.95)
+    assert [n["name"] for n in numbers] == [f"{k}_{q}{s}" for q in ("alpha", "beta")
+                                            for k, s in (("sbg", ""), ("sbg", "_lower"),
+                                                         ("sbg", "_upper"), ("true", ""),
+                                                         ("target", ""))]
+
+
+def test_dau_check_findings_panel(sim_panel):
+    check = sim_panel.anchor_check()
+    d = rr.dau_check_findings(sim_panel, check)
+    dau = sim_panel.scaled_dau
+    assert d.level_day == pd.Timestamp("2025-02-18")  # Sensor Tower's 0.9 M (PM003)
+    assert d.panel_level == dau.loc[d.level_day]
+    assert d.panel_peak_day == dau.loc[:d.level_day].idxmax()
+    assert d.panel_share == pytest.approx(d.panel_level / dau.loc[:d.level_day].max())
+    assert d.published_level == 900_000 and d.published_share_percent == 30
+    assert d.published_implied_peak == pytest.approx(3.0e6)
+    assert d.published_peak_day == pd.Timestamp("2025-01-19")
+    assert (d.n_within, d.n_checked) == (int(check["within"].sum()), len(check))

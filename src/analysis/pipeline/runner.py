@@ -428,23 +428,30 @@ def _path_rules() -> list[tuple[re.Pattern, str, str]]:
     return out
 
 
-def scrub_text(text: str, rules=None) -> str:
-    """Absolute paths of the project, build directory and environment, made relative."""
+def scrub_text(text: str, rules=None, replacements: dict | None = None) -> str:
+    """Absolute paths of the project, build directory and environment, made relative
+    (after the exact ``replacements``, such as the run's temporary results path)."""
+    for old, new in (replacements or {}).items():
+        text = text.replace(old, new)
     for pattern, with_slash, bare in rules or _path_rules():
         text = pattern.sub(lambda m, ws=with_slash, b=bare: ws if m.group(1) else b, text)
     return text
 
 
-def _scrub_value(value, rules):
+def _scrub_value(value, rules, replacements=None):
     if isinstance(value, str):
-        return scrub_text(value, rules)
+        return scrub_text(value, rules, replacements)
     if isinstance(value, list):
-        return [_scrub_value(v, rules) for v in value]
+        return [_scrub_value(v, rules, replacements) for v in value]
     return value
 
 
-def normalise_executed(nb, notebook: Path, output: Path, source_has_ids: bool) -> None:
-    """Make the executed copy byte-identical across clones, build directories and runs."""
+def normalise_executed(nb, notebook: Path, output: Path, source_has_ids: bool,
+                       replacements: dict | None = None) -> None:
+    """Make the executed copy byte-identical across clones, build directories and runs.
+
+    ``replacements``: exact strings to replace first (the run's temporary paths by the
+    final ones)."""
     rules = _path_rules()
     meta = nb.metadata.get("papermill", {})
     for key in ("start_time", "end_time", "duration"):
@@ -466,15 +473,12 @@ def normalise_executed(nb, notebook: Path, output: Path, source_has_ids: bool) -
             cell["id"] = f"cell-{i}"
         ids.add(cell["id"])
         for out in cell.get("outputs", []):
-            if "text" in out:
-                out["text"] = _scrub_value(out["text"], rules)
-            if "evalue" in out:
-                out["evalue"] = _scrub_value(out["evalue"], rules)
-            if "traceback" in out:
-                out["traceback"] = _scrub_value(out["traceback"], rules)
+            for key in ("text", "evalue", "traceback"):
+                if key in out:
+                    out[key] = _scrub_value(out[key], rules, replacements)
             for mime in list(out.get("data", {})):
                 if mime.startswith("text/"):
-                    out["data"][mime] = _scrub_value(out["data"][mime], rules)
+                    out["data"][mime] = _scrub_value(out["data"][mime], rules, replacements)
 
 
 # --- Content hashes ---------------------------------------------------------------------
@@ -701,7 +705,9 @@ def _execute(notebook, name, params_file, values, output, results_path, timeout,
         executed = nbformat.read(running, as_version=4)
         source_has_ids = all("id" in c for c in
                              json.loads(notebook.read_text()).get("cells", []))
-        normalise_executed(executed, notebook, output, source_has_ids)
+        normalise_executed(executed, notebook, output, source_has_ids,
+                           {str(pending): display_path(results_path),
+                            str(work): display_path(output.parent)})
         final_nb = work / "final.ipynb"
         nbformat.write(executed, final_nb)
         depfile = work / "deps.d"

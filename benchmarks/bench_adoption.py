@@ -18,8 +18,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis.models import adoption as A
 from analysis.config import REFERENCE_DIR
+from analysis.models import adoption as A
 
 PUBLISHED = {
     "ols": {"m": 17_091.0, "p": 0.01699, "q": 0.4050},

@@ -16,8 +16,8 @@ import statsmodels.regression.linear_model as smlm
 from matplotlib.figure import Figure
 from scipy import integrate, optimize
 
-from analysis.models import adoption as A
 from analysis.config import REFERENCE_DIR
+from analysis.models import adoption as A
 
 AC_CSV = REFERENCE_DIR / "bass_room_air_conditioners.csv"
 
@@ -195,7 +195,7 @@ def test_simulated_bass_poisson_recovery_true_values_in_95pct_intervals():
     t = np.arange(1, 21)
     y = np.random.default_rng(2025).poisson(A.bass_adoptions(truth["m"], truth["p"], truth["q"], t))
     model = A.BassDiffusion().fit(y)
-    s = model.summary(alpha=0.05)
+    s = model.summary(level=0.95)
     for k, v in truth.items():
         assert s.loc[k, "lower"] <= v <= s.loc[k, "upper"], k
     assert model.peak_time_ == pytest.approx(A.bass_peak_time(0.02, 0.4), rel=0.05)
@@ -398,6 +398,43 @@ def test_get_params_set_params_and_repr():
     assert A.GeneralizedBass(baseline="mean").get_params()["baseline"] == "mean"
 
 
+def test_estimators_follow_the_one_protocol_of_models_estimator():
+    """Every diffusion model is an analysis.models._estimator.Estimator: one NotFittedError
+    (re-exported here), clone() is an unfitted copy, repr shows non-default settings."""
+    from analysis.models import _estimator
+
+    assert A.NotFittedError is _estimator.NotFittedError
+    for cls in (A.BassDiffusion, A.GeneralizedBass, A.LogisticDiffusion, A.GompertzDiffusion):
+        assert issubclass(cls, _estimator.Estimator)
+        assert repr(cls()) == f"{cls.__name__}()"
+    model = A.BassDiffusion(method="ols", max_nfev=50)
+    copy = model.clone()
+    assert copy is not model and copy.get_params() == model.get_params()
+    assert not hasattr(copy, "params_")
+    with pytest.raises(A.NotFittedError, match="BassDiffusion is not fitted yet"):
+        copy.summary()
+
+
+def test_interval_keyword_is_level_coverage(ac_nls):
+    """summary(level=...) and bootstrap(level=...) take the coverage (0.95 = 95 %): a
+    wider level gives a wider interval, the bootstrap records it, bad levels are refused."""
+    s90, s99 = ac_nls.summary(level=0.90), ac_nls.summary(level=0.99)
+    assert (s99["lower"] < s90["lower"]).all() and (s90["upper"] < s99["upper"]).all()
+    boot = ac_nls.bootstrap(n=40, random_state=0, level=0.8)
+    assert boot.level == 0.8
+    q = boot.params.quantile([0.1, 0.9])
+    np.testing.assert_allclose(boot.intervals["lower"], q.iloc[0])
+    np.testing.assert_allclose(boot.intervals["upper"], q.iloc[1])
+    pd.testing.assert_frame_equal(ac_nls.summary(interval="bootstrap"), boot.intervals)
+    for bad in (0.0, 1.0, 95, "high"):
+        with pytest.raises(ValueError, match="level must"):
+            ac_nls.summary(level=bad)
+        with pytest.raises(ValueError, match="level must"):
+            ac_nls.bootstrap(n=5, level=bad)
+    with pytest.raises(TypeError):
+        ac_nls.summary(alpha=0.05)  # the old keyword is gone
+
+
 def test_predict_and_cumulative_defaults(ac_nls):
     """predict() gives per-period adoptions on periods 1..T; cumulative() the installed base."""
     np.testing.assert_allclose(ac_nls.predict(), ac_nls.fitted_)
@@ -432,6 +469,101 @@ def test_bad_adoptions_raise_helpful_value_errors(cls, series, match):
     """Every estimator refuses negative, non-finite, too-short and all-zero series."""
     with pytest.raises(ValueError, match=match):
         cls().fit(series)
+
+
+def _dated(y, freq: str = "7D", start: str = "2025-03-01") -> pd.Series:
+    return pd.Series(np.asarray(y, dtype=float),
+                     index=pd.date_range(start, periods=len(y), freq=freq))
+
+
+@pytest.fixture(scope="module")
+def simulated_weekly() -> pd.Series:
+    """Weekly Bass adoptions (m 10,000, p 0.02, q 0.4, Poisson noise), dated by week."""
+    t = np.arange(1, 21)
+    return _dated(np.random.default_rng(2025).poisson(A.bass_adoptions(10_000, 0.02, 0.4, t)))
+
+
+def test_dated_series_in_order_fit_like_the_array(simulated_weekly):
+    """A date-indexed Series in date order fits exactly like its values (weekly, monthly,
+    month-end, yearly dates and a PeriodIndex are all regular)."""
+    ref = A.BassDiffusion().fit(simulated_weekly.to_numpy()).params_
+    y = simulated_weekly.to_numpy()
+    for index in (pd.date_range("2020-01-01", periods=20, freq="MS"),
+                  pd.date_range("2020-01-31", periods=20, freq="ME"),
+                  pd.date_range("2000-12-31", periods=20, freq="YE"),
+                  pd.date_range("2025-03-01", periods=20, freq="7D", tz="America/New_York"),
+                  pd.period_range("2020-01", periods=20, freq="M")):
+        assert A.BassDiffusion().fit(pd.Series(y, index=index)).params_ == ref
+    assert A.BassDiffusion().fit(simulated_weekly).params_ == ref
+
+
+@pytest.mark.parametrize("cls", [A.BassDiffusion, A.LogisticDiffusion, A.GompertzDiffusion])
+def test_unsorted_dated_series_is_refused(cls, simulated_weekly):
+    """Shuffled weeks used to be fitted by position (q = 0.000 instead of ~0.4)."""
+    shuffled = simulated_weekly.sample(frac=1, random_state=0)
+    first_bad = next(i for i in range(1, 20) if shuffled.index[i] < shuffled.index[i - 1])
+    with pytest.raises(ValueError, match=(r"adoptions dates are not sorted: "
+                                          f"{shuffled.index[first_bad].date()}.*sort_index")):
+        cls().fit(shuffled)
+    assert A.BassDiffusion().fit(shuffled.sort_index()).params_["q"] == pytest.approx(0.4, rel=0.1)
+
+
+def test_duplicated_dated_series_is_refused(simulated_weekly):
+    dup = pd.concat([simulated_weekly.iloc[:6], simulated_weekly.iloc[5:]])
+    with pytest.raises(ValueError, match="duplicated date: 2025-04-05 appears more than once"):
+        A.BassDiffusion().fit(dup)
+    with pytest.raises(ValueError, match="duplicated date"):
+        A.fit_bass_nls(dup)
+
+
+@pytest.mark.parametrize("series, match", [
+    (_dated(np.arange(1, 11)).drop(pd.Timestamp("2025-03-22")),
+     r"gap in its dates: 1 period missing between 2025-03-15 and 2025-03-29, the first on "
+     r"2025-03-22 \(the series steps by 7 days"),
+    (_dated(np.arange(1, 11), "MS", "2024-01-01").drop(pd.to_datetime(["2024-04-01",
+                                                                       "2024-05-01"])),
+     r"2 periods missing between 2024-03-01 and 2024-06-01, the first on 2024-04-01 "
+     r"\(the series steps by 1 month"),
+    (pd.Series(np.arange(1.0, 9.0), index=pd.period_range("2024-01", periods=9, freq="M")
+               .delete(3)), r"1 period missing between 2024-03 and 2024-05, the first on 2024-04"),
+    (pd.Series(np.arange(1.0, 7.0), index=pd.to_datetime(
+        ["2025-01-01", "2025-01-08", "2025-01-18", "2025-01-25", "2025-02-01", "2025-02-08"])),
+     "irregularly spaced: 2025-01-08 to 2025-01-18 is 10 days"),
+    (pd.Series(np.arange(1.0, 6.0), index=pd.DatetimeIndex(
+        ["2025-01-01", "NaT", "2025-01-15", "2025-01-22", "2025-01-29"])),
+     r"missing date \(NaT\) at position 1"),
+])
+def test_gapped_or_irregular_dated_series_is_refused(series, match):
+    with pytest.raises(ValueError, match=match):
+        A.BassDiffusion().fit(series)
+
+
+def test_dated_effort_must_match_the_adoption_dates():
+    """GBM and compare_models: a dated effort Series is checked like the adoptions and
+    must carry the same dates."""
+    y, effort = _gbm_simulation()
+    ys, es = _dated(y), _dated(effort)
+    ref = A.GeneralizedBass().fit(y, effort).params_
+    assert A.GeneralizedBass().fit(ys, es).params_ == ref
+    with pytest.raises(ValueError, match="effort and adoptions have different dates"):
+        A.GeneralizedBass().fit(ys, _dated(effort, start="2025-03-08"))
+    with pytest.raises(ValueError, match="effort dates are not sorted"):
+        A.GeneralizedBass().fit(y, es.iloc[::-1])
+    with pytest.raises(ValueError, match="effort and adoptions have different dates"):
+        A.compare_models(ys, holdout=5, effort=_dated(effort, start="2025-03-08"))
+    with pytest.raises(ValueError, match="adoptions dates are not sorted"):
+        A.compare_models(ys.iloc[::-1], holdout=5)
+
+
+@pytest.mark.parametrize("cls", [A.BassDiffusion, A.LogisticDiffusion, A.GompertzDiffusion])
+def test_constant_series_is_refused_as_carrying_no_diffusion_signal(cls):
+    """A flat series used to end on the edge of the box (p = q = 1e-5, se 2e-9)."""
+    with pytest.raises(ValueError, match=r"constant \(5 in every period\).*no diffusion signal"):
+        cls().fit([5.0] * 12)
+    with pytest.raises(ValueError, match="constant"):
+        A.GeneralizedBass().fit(np.full(30, 7.0), _gbm_simulation()[1])
+    with pytest.raises(ValueError, match="constant"):
+        A.fit_bass_ols(np.full(10, 3.0))
 
 
 def test_bad_inputs_generalized_bass():

@@ -7,6 +7,9 @@ programme).
   Generalized Bass model) fitted to the simulated series recover the simulation's true
   coefficients.
 * determinism, labels (every simulated frame says so) and input validation.
+
+The fitting, comparison, scenario and report helpers of notebook 03 are tested in
+``tests/notebooks/test_merchant_adoption.py``.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
+from analysis.data.sources import load_published_metrics
 from analysis.models import adoption
 from analysis.simulation import merchants as M
-from analysis.data.sources import load_published_metrics
 
 SEED = 20250301  # the programme's invitations began in early March 2025
 
@@ -91,10 +94,8 @@ def test_calibration_independent_check(cal):
 
 def test_simulated_run_matches_targets_within_sampling_tolerance(sim):
     """The realised run: 2024 growth within 2 %, funnel shares within 3 binomial SE."""
-    table = M.calibration_table(sim).set_index("id")
     growth = sim.base["multiple"].iloc[-1]
     assert growth == pytest.approx(8.1, rel=0.02)
-    assert table["simulated_run"].iloc[0] == growth
     f = M.funnel_table(sim).set_index("market").loc["all"]
     se_opt = 100 * math.sqrt(0.2 * 0.8 / f["invited"])
     se_succ = 100 * math.sqrt(0.25 * 0.75 / f["eventual_opt_ins"])
@@ -112,29 +113,6 @@ def test_calibration_refuses_impossible_targets(metrics):
             "value"] = 0.5
     with pytest.raises(ValueError, match="exceed 1"):
         M.calibrate(bad)
-
-
-# ---------------------------------------------------------------------------------------
-# Growth comparison (published-derived)
-# ---------------------------------------------------------------------------------------
-
-
-def test_growth_comparison_implied_monthly_rates(metrics):
-    g = M.growth_comparison(metrics)
-    assert g.attrs["simulated"] is False and "simulated" not in g.columns
-    red = g[g["id"] == _row(metrics, "RedNote", "merchant_count_growth")["id"]].iloc[0]
-    months = 366 / (365.25 / 12)  # 2024 is a leap year
-    assert red["months"] == pytest.approx(months)
-    assert red["monthly_growth_percent"] == pytest.approx(100 * (8.1 ** (1 / months) - 1))
-    tts = g[g["entity"] == "TikTok Shop"].sort_values("multiple")
-    assert tts["multiple"].tolist() == [3.0, 5.0]
-    tts_months = (pd.Timestamp("2024-12-06") - pd.Timestamp("2024-04-01")).days + 1
-    tts_months /= 365.25 / 12
-    assert tts["monthly_growth_percent"].tolist() == pytest.approx(
-        [100 * (3 ** (1 / tts_months) - 1), 100 * (5 ** (1 / tts_months) - 1)])
-    assert (1 + red["monthly_growth_percent"] / 100) ** red["doubling_months"] == pytest.approx(2)
-    assert M.implied_monthly_growth(2, "2024-01-01", "2024-01-31") == pytest.approx(
-        2 ** (365.25 / 12 / 31) - 1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -189,19 +167,35 @@ def test_counterfactual_moves_the_same_merchants(sim):
 
 
 def test_every_simulated_output_is_labelled(cal, sim, weekly):
-    fits = M.fit_markets(weekly, ["HK"], 0, SEED)
     frames = {
         "base": sim.base, "merchants": sim.merchants, "effort": sim.effort,
         "series": weekly, "truth": M.true_parameters(sim, "week"),
-        "funnel": M.funnel_table(sim), "calibration": M.calibration_table(sim),
-        "estimates": M.estimates_by_market(fits, M.true_parameters(sim, "week"), "week",
-                                           sim.launch),
-        "scenario": M.ad_scenario(sim, fits, "week").summary,
+        "funnel": M.funnel_table(sim),
+        "counterfactual": M.adoption_series(sim, "month", "continue"),
     }
     for name, frame in frames.items():
         assert frame.attrs.get("simulated") is True, name
         assert frame["simulated"].astype(bool).all(), name
     assert "SIMULATED" in M.__doc__
+    marked = M.mark_simulated(pd.DataFrame({"x": [1, 2]}))
+    assert marked.attrs["simulated"] is True and marked["simulated"].all()
+
+
+def test_select_market_returns_one_market_in_period_order(weekly):
+    shuffled = weekly.sample(frac=1, random_state=0)
+    hk = M.select_market(shuffled, "HK")
+    assert set(hk["market"]) == {"HK"}
+    assert hk["period"].tolist() == list(range(1, 53))
+    with pytest.raises(ValueError, match="market must be one of"):
+        M.select_market(weekly, "CN")
+    with pytest.raises(ValueError, match="no series for market 'MO'"):
+        M.select_market(weekly[weekly["market"] != "MO"], "MO")
+
+
+def test_months_between_counts_both_days():
+    """2024 is a leap year: 366 days of 365.25/12."""
+    assert M.months_between("2024-01-01", "2024-12-31") == pytest.approx(366 / (365.25 / 12))
+    assert M.months_between("2024-01-01", "2024-01-01") == pytest.approx(12 / 365.25)
 
 
 # ---------------------------------------------------------------------------------------
@@ -225,7 +219,7 @@ def test_parameter_recovery_bass(large_no_ads, unit):
     for k in M.MARKETS:
         y = series[series["market"] == k]["opt_ins"].to_numpy(float)
         fit = adoption.BassDiffusion(method="nls").fit(y)
-        ci = fit.summary(alpha=0.01)
+        ci = fit.summary(level=0.99)
         for name, rel in (("p", 0.20), ("q", 0.10), ("m", 0.03)):
             true = truth.loc[k, name]
             assert ci.loc[name, "lower"] <= true <= ci.loc[name, "upper"], (k, name)
@@ -244,7 +238,7 @@ def test_parameter_recovery_generalized_bass(metrics):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = adoption.GeneralizedBass(baseline=0.0).fit(y, e)
-    ci = fit.summary(alpha=0.01)
+    ci = fit.summary(level=0.99)
     for name in ("p", "q", "beta"):
         true = c.assumptions.ad_beta if name == "beta" else truth.loc["US", name]
         assert ci.loc[name, "lower"] <= true <= ci.loc[name, "upper"], name
@@ -257,36 +251,6 @@ def test_true_peak_matches_bass_formula_without_ads(large_no_ads):
     for k in M.MARKETS:
         p, q = truth.loc[k, "p"], truth.loc[k, "q"]
         assert truth.loc[k, "peak_period"] == pytest.approx(math.log(q / p) / (p + q))
-
-
-# ---------------------------------------------------------------------------------------
-# Scenario and comparison helpers
-# ---------------------------------------------------------------------------------------
-
-
-def test_scenario_truth_is_the_counterfactual_series(sim, weekly):
-    fits = M.fit_markets(weekly, list(M.MARKETS), 0, SEED)
-    result = M.ad_scenario(sim, fits, "week")
-    alt = M.adoption_series(sim, "week", "continue")
-    s = result.summary.set_index(["market", "at"])
-    for k in (*M.MARKETS, "all"):
-        period = int(s.loc[(k, "checkpoint"), "period"])
-        cum = alt[(alt["market"] == k) & (alt["period"] == period)]["cum_opt_ins"].item()
-        assert s.loc[(k, "checkpoint"), f"true_{result.alternative}"] == cum
-    assert period == 13  # a quarter after launch, in weeks
-    assert s.loc[("all", "checkpoint"), "true_effect"] > 0  # continuing speeds adoption
-    assert np.isnan(s["effect_lower"]).all()  # no bootstrap, no interval
-
-
-def test_forecast_origins_and_comparison(weekly):
-    assert M.forecast_origins(52, 4) == [13, 17, 21, 25, 29, 33, 37, 41, 45, 48]
-    assert M.forecast_origins(12, 4) == [6, 8]
-    comp = M.compare_by_market(weekly, ["HK"], 4)
-    summary = M.compare_summary(comp)
-    assert set(summary["model"]) == set(M.MODEL_NAMES)
-    assert summary["best"].sum() >= 1
-    pivot = M.compare_pivot(summary)
-    assert list(pivot.columns) == ["HK"] and pivot["HK"].str.contains(r"\*\*").any()
 
 
 # ---------------------------------------------------------------------------------------
@@ -324,15 +288,7 @@ def test_bad_arguments_raise_value_error(cal, sim, weekly):
         M.adoption_series(sim, "day")
     with pytest.raises(ValueError, match="scenario"):
         M.adoption_series(sim, "week", "pause")
-    with pytest.raises(ValueError, match="market"):
-        M.fit_markets(weekly, ["CN"], 0, 1)
-    with pytest.raises(ValueError, match="bootstrap_draws"):
-        M.fit_markets(weekly, ["HK"], -1, 1)
-    with pytest.raises(ValueError, match="holdout"):
-        M.forecast_origins(52, 0)
-    with pytest.raises(ValueError, match="holdout"):
-        M.forecast_origins(12, 8)
-    with pytest.raises(ValueError, match="multiple"):
-        M.implied_monthly_growth(-2, "2024-01-01", "2024-12-31")
-    with pytest.raises(ValueError, match="empty"):
-        M.implied_monthly_growth(2, "2024-12-31", "2024-01-01")
+    with pytest.raises(ValueError, match="calibrate"):
+        M.simulate_merchants("not a calibration", 1)
+    with pytest.raises(ValueError, match="scenario"):
+        sim.opt_in_days("pause")

@@ -107,7 +107,6 @@ fitted attributes end in ``_``, refitting forgets the previous fit), then
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 import warnings
@@ -119,6 +118,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import optimize, special, stats
+
+from analysis.models._estimator import Estimator, NotFittedError, check_level
 
 __all__ = [
     "BassDiffusion",
@@ -156,8 +157,8 @@ class ConvergenceError(RuntimeError):
     """A fit did not converge to a finite, interior optimum (no NaN parameters returned)."""
 
 
-class NotFittedError(ValueError, AttributeError):
-    """An estimator method that needs a fit was called before ``fit``."""
+# NotFittedError is the one of analysis.models._estimator, re-exported here so that
+# ``from analysis.models.adoption import NotFittedError`` keeps working.
 
 
 # ---------------------------------------------------------------------------------------
@@ -378,8 +379,94 @@ def gompertz_adoptions(m: Any, c: Any, t0: Any, t: Any) -> Any:
 # ---------------------------------------------------------------------------------------
 
 
+def _date_index(series: Any) -> pd.DatetimeIndex | pd.PeriodIndex | None:
+    """The index of a date-indexed Series (``DatetimeIndex`` or ``PeriodIndex``), else None."""
+    if isinstance(series, pd.Series) and isinstance(series.index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        return series.index
+    return None
+
+
+def _check_date_index(index: pd.DatetimeIndex | pd.PeriodIndex, name: str) -> None:
+    """Refuse dates that cannot be read as consecutive periods ``1..T``.
+
+    The fits use a series by position (period ``t`` is the ``t``-th value), so the dates
+    of a date-indexed Series must be sorted, unique and without gaps -- otherwise the
+    model would silently fit the wrong curve (e.g. shuffled weeks). Regular steps are
+    either a fixed number of days (daily, weekly data) or a fixed number of calendar
+    months (monthly, quarterly, yearly data).
+    """
+    if index.size < 2:
+        return
+    if index.hasnans:
+        i = int(np.flatnonzero(index.isna())[0])
+        raise ValueError(f"{name} has a missing date (NaT) at position {i}; every period "
+                         "needs its date")
+
+    def day(i: int) -> str:
+        return str(index[i].date()) if isinstance(index, pd.DatetimeIndex) else str(index[i])
+
+    if isinstance(index, pd.PeriodIndex):
+        steps = np.diff(index.asi8).astype(float)  # in units of the index's frequency
+        months = steps
+    else:
+        naive = index.tz_localize(None) if index.tz is not None else index
+        steps = np.diff((naive - naive[0]) / pd.Timedelta(days=1))
+        months = np.diff(naive.year * 12 + naive.month).astype(float)
+    back = np.flatnonzero(steps < 0)
+    if back.size:
+        i = int(back[0]) + 1
+        raise ValueError(
+            f"{name} dates are not sorted: {day(i)} (position {i}) comes after {day(i - 1)}; "
+            "periods are read in order, so sort the series by date first (sort_index())"
+        )
+    dup = np.flatnonzero(steps == 0)
+    if dup.size:
+        i = int(dup[0]) + 1
+        raise ValueError(
+            f"{name} has a duplicated date: {day(i)} appears more than once (first repeat at "
+            f"position {i}); each period must appear once -- sum or drop the duplicates"
+        )
+    if isinstance(index, pd.PeriodIndex):
+        if np.all(steps == 1):
+            return
+        gaps, step, unit = steps, 1.0, f"{index.freqstr} period"
+    elif np.allclose(steps, steps[0], rtol=0, atol=1e-9):
+        return
+    elif np.all(months == months[0]) and months[0] > 0:
+        return  # calendar months, quarters or years (their lengths in days vary)
+    elif np.allclose(steps / steps.min(), np.round(steps / steps.min()), rtol=0, atol=1e-9):
+        gaps, step, unit = steps, float(steps.min()), "day"
+    elif np.min(months) > 0 and np.all(months % np.min(months) == 0):
+        gaps, step, unit = months, float(np.min(months)), "month"
+    else:
+        i = int(np.flatnonzero(~np.isclose(steps, steps[0], rtol=0, atol=1e-9))[0]) + 1
+        raise ValueError(
+            f"{name} dates are irregularly spaced: {day(i - 1)} to {day(i)} is "
+            f"{steps[i - 1]:g} days where the series starts with steps of {steps[0]:g}; "
+            "periods must be of equal length"
+        )
+    i = int(np.flatnonzero(gaps > step + 1e-9)[0]) + 1
+    if isinstance(index, pd.PeriodIndex):
+        first_missing = str(index[i - 1] + 1)
+    elif unit == "day":
+        first_missing = str((index[i - 1] + pd.Timedelta(days=step)).date())
+    else:
+        first_missing = str((index[i - 1] + pd.DateOffset(months=int(step))).date())
+    missing = int(round(gaps[i - 1] / step)) - 1
+    raise ValueError(
+        f"{name} has a gap in its dates: {missing} period{'s' if missing > 1 else ''} "
+        f"missing between {day(i - 1)} and {day(i)}, the first on {first_missing} (the "
+        f"series steps by {step:g} {unit}{'s' if step != 1 else ''} elsewhere); periods "
+        "are counted by position, so add the missing periods (with 0 adoptions if there "
+        "were none)"
+    )
+
+
 def _check_adoptions(adoptions: Any, min_periods: int, n_params: int) -> np.ndarray:
     labels = adoptions.index if isinstance(adoptions, pd.Series) else None
+    dates = _date_index(adoptions)
+    if dates is not None:
+        _check_date_index(dates, "adoptions")
     try:
         y = np.asarray(adoptions, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -410,12 +497,33 @@ def _check_adoptions(adoptions: Any, min_periods: int, n_params: int) -> np.ndar
         )
     if not np.any(y > 0):
         raise ValueError("adoptions are all zero; there is no diffusion to fit")
+    if np.all(y == y[0]):
+        # Left alone the fit ends on the edge of the parameter box (p = q ~ 1e-5 with
+        # standard errors ~ 1e-9): a flat series shows no acceleration or slowing.
+        raise ValueError(
+            f"adoptions are constant ({y[0]:g} in every period): the series carries no "
+            "diffusion signal (no acceleration or slowing), so the market size and the "
+            "innovation and imitation coefficients are not identified"
+        )
     return y
 
 
-def _check_effort(effort: Any, n: int) -> np.ndarray:
+def _check_effort(effort: Any, n: int, dates: Any = None) -> np.ndarray:
+    """``effort`` as a finite 1-D array of ``n`` values. A date-indexed effort Series is
+    checked like the adoptions and, when ``dates`` (the adoptions' date index) is given,
+    must carry the same dates."""
     if effort is None:
         raise ValueError("GeneralizedBass needs an effort series (one value per period)")
+    effort_dates = _date_index(effort)
+    if effort_dates is not None:
+        _check_date_index(effort_dates, "effort")
+        if dates is not None and not effort_dates.equals(dates):
+            if effort_dates.size != dates.size:
+                raise ValueError(f"effort has {effort_dates.size} periods but adoptions has "
+                                 f"{dates.size}; they must match")
+            i = int(np.flatnonzero(np.asarray(effort_dates != dates))[0])
+            raise ValueError(f"effort and adoptions have different dates (first at position "
+                             f"{i}: {effort_dates[i]} against {dates[i]}); align them first")
     e = np.asarray(effort, dtype=float)
     if e.ndim != 1:
         raise ValueError(f"effort must be 1-D, got shape {e.shape}")
@@ -863,7 +971,7 @@ def fit_generalized_bass(
     ``(m, p, q, beta)``; ``beta`` is bounded so that ``x(t) > 0``.
     """
     y = _check_adoptions(adoptions, 5, 4)
-    e = _check_effort(effort, y.size)
+    e = _check_effort(effort, y.size, _date_index(adoptions))
     return _fit_gbm_core(y, e, _resolve_baseline(baseline, e), start, max_nfev)
 
 
@@ -942,6 +1050,7 @@ class BootstrapResult:
     and percentile interval per parameter. ``t``, ``curves`` (per-period adoptions) and
     ``cumulative_curves`` per replicate, with percentile bands ``curve_lower`` /
     ``curve_upper`` (a confidence band for the mean curve, not a prediction band).
+    ``level`` is the coverage of every interval and band (0.95 means 95 %).
     """
 
     params: pd.DataFrame
@@ -953,47 +1062,18 @@ class BootstrapResult:
     curve_upper: np.ndarray
     cumulative_lower: np.ndarray
     cumulative_upper: np.ndarray
-    alpha: float
+    level: float
     n_failed: int
 
 
-class _DiffusionModel:
-    """Shared machinery; subclasses define ``fit``, ``_refit``, ``_curve``, ``_cdf``, ``_peak_time``."""
+class _DiffusionModel(Estimator):
+    """Shared machinery; subclasses define ``fit``, ``_refit``, ``_curve``, ``_cdf``, ``_peak_time``.
+
+    Settings handling (``get_params``, ``set_params``, ``clone``, ``repr``), forgetting a
+    previous fit and the not-fitted check come from :class:`Estimator`.
+    """
 
     _n_params = 3
-
-    # -- scikit-learn-style parameter handling ----------------------------------------
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [n for n in sig.parameters if n != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {n: getattr(self, n) for n in self._get_param_names()}
-
-    def set_params(self, **params: Any) -> _DiffusionModel:
-        valid = self._get_param_names()
-        for k, v in params.items():
-            if k not in valid:
-                raise ValueError(
-                    f"invalid parameter {k!r} for {type(self).__name__}; valid: {valid}"
-                )
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-    # -- state ---------------------------------------------------------------------------
-    def _reset(self) -> None:
-        for k in list(vars(self)):
-            if k.endswith("_") and not k.startswith("_"):
-                delattr(self, k)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
 
     def _store(self, res: FitResult) -> None:
         self.result_ = res
@@ -1029,22 +1109,23 @@ class _DiffusionModel:
         self._check_fitted()
         return _scalar_or_array(self._theta[0] * self._cdf(self._theta, self._default_t(t)))
 
-    def summary(self, alpha: float = 0.05, interval: str = "wald") -> pd.DataFrame:
-        """Estimates with standard errors and ``1 - alpha`` intervals.
+    def summary(self, level: float = 0.95, interval: str = "wald") -> pd.DataFrame:
+        """Estimates with standard errors and intervals of coverage ``level`` (0.95: 95 %).
 
-        ``interval="wald"``: estimate +/- t_{T-k, 1-alpha/2} se (Jacobian covariance for
-        NLS, delta method for OLS). ``interval="bootstrap"``: the percentile intervals
-        and bootstrap standard deviations of the last :meth:`bootstrap` call.
+        ``interval="wald"``: estimate +/- t_{T-k, (1+level)/2} se (Jacobian covariance
+        for NLS, delta method for OLS). ``interval="bootstrap"``: the percentile
+        intervals and bootstrap standard deviations of the last :meth:`bootstrap` call,
+        at the level that call was given.
         """
         self._check_fitted()
+        level = check_level(level)
         if interval == "bootstrap":
             if not hasattr(self, "bootstrap_"):
                 raise ValueError("no bootstrap yet: call bootstrap() first")
             return self.bootstrap_.intervals.copy()
         if interval != "wald":
             raise ValueError(f"interval must be 'wald' or 'bootstrap', got {interval!r}")
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        alpha = 1.0 - level  # the two tails together
         names = list(self.params_)
         est = np.array([self.params_[n] for n in names])
         se = np.array([self.standard_errors_[n] for n in names])
@@ -1060,7 +1141,7 @@ class _DiffusionModel:
         random_state: Any = None,
         *,
         t: Any = None,
-        alpha: float = 0.05,
+        level: float = 0.95,
     ) -> BootstrapResult:
         """Residual bootstrap: refit on ``fitted + resampled residuals`` ``n`` times.
 
@@ -1071,7 +1152,8 @@ class _DiffusionModel:
         about 83 %). Pseudo-series are refit with the same method, started from the
         estimates. Replicates that fail to fit are dropped and counted in ``n_failed`` (a
         warning is issued above 10 %). Percentile intervals for the parameters and for
-        the per-period and cumulative curves at ``t`` (default: periods 1..T). Stored as
+        the per-period and cumulative curves at ``t`` (default: periods 1..T), of
+        coverage ``level`` (0.95: the 2.5 and 97.5 percentiles). Stored as
         ``bootstrap_`` and returned. For ``method="ols"`` pseudo-series are built around
         the Bass curve at the OLS estimates, so the intervals also show the OLS
         estimator's bias (they need not be centred on the estimate).
@@ -1079,8 +1161,8 @@ class _DiffusionModel:
         self._check_fitted()
         if int(n) != n or n < 2:
             raise ValueError(f"n must be an integer >= 2, got {n!r}")
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        level = check_level(level)
+        alpha = 1.0 - level  # the two tails together
         rng = np.random.default_rng(random_state)
         tt = self._default_t(t)
         T, k = self.n_periods_, len(self.params_)
@@ -1134,7 +1216,7 @@ class _DiffusionModel:
             curve_upper=np.quantile(C, hi_q, axis=0),
             cumulative_lower=np.quantile(CC, lo_q, axis=0),
             cumulative_upper=np.quantile(CC, hi_q, axis=0),
-            alpha=float(alpha),
+            level=level,
             n_failed=n_failed,
         )
         self.bootstrap_ = out
@@ -1225,7 +1307,7 @@ class GeneralizedBass(_DiffusionModel):
         """Fit to per-period adoptions and an effort index of the same length (``T >= 5``)."""
         self._reset()
         y = _check_adoptions(adoptions, 5, 4)
-        e = _check_effort(effort, y.size)
+        e = _check_effort(effort, y.size, _date_index(adoptions))
         b = _resolve_baseline(self.baseline, e)
         self.effort_ = e.copy()
         self.baseline_ = b
@@ -1372,7 +1454,7 @@ def compare_models(
     y_train = _check_adoptions(y_all[:n_train], 4, 3)
     y_test = y_all[n_train:]
     t_test = np.arange(n_train + 1, y_all.size + 1, dtype=float)
-    e_all = None if effort is None else _check_effort(effort, y_all.size)
+    e_all = None if effort is None else _check_effort(effort, y_all.size, _date_index(adoptions))
 
     candidates: list[tuple[str, _DiffusionModel]] = [
         ("bass_ols", BassDiffusion(method="ols")),
@@ -1469,7 +1551,7 @@ def plot_adoption(
             if cumulative
             else (br.curve_lower, br.curve_upper)
         )
-        ax.fill_between(br.t, lo, hi, alpha=0.3, label=f"{1 - br.alpha:.0%} bootstrap band")
+        ax.fill_between(br.t, lo, hi, alpha=0.3, label=f"{br.level:.0%} bootstrap band")
     if n > model.n_periods_:
         ax.axvline(model.n_periods_ + 0.5, ls=":", color="0.4")
     ax.set_xlabel("period")

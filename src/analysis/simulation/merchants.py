@@ -7,8 +7,9 @@ and Macau). This module builds a stand-in with the right *published* aggregates,
 the diffusion models of :mod:`analysis.models.adoption` can be exercised, their estimates
 checked against a known truth, and "what if" questions on advertising asked. Every
 simulated DataFrame has a boolean column ``simulated`` (all True) and
-``attrs["simulated"] = True``; tables derived only from published figures carry
-``attrs["simulated"] = False``.
+``attrs["simulated"] = True`` (:func:`mark_simulated`); tables derived only from
+published figures (the growth comparison of :mod:`analysis.notebooks.merchant_adoption`)
+carry ``attrs["simulated"] = False``.
 
 Generative model
 ----------------
@@ -96,18 +97,15 @@ Units. :math:`p, q` are stated per week; per period they scale with the period l
 (``p_period = p_week * days / 7``; a "month" is 365.25/12 days, so periods are equal).
 Periods start at launch: week 1 is 1-7 March 2025.
 
-Also here: :func:`growth_comparison` -- RedNote's 2024 merchant growth set against
-TikTok Shop's US merchant growth (April - 6 December 2024) as implied constant monthly
-rates, from the published multiples and their periods (published-derived, not
-simulated); and the per-market fitting, model-comparison and ad-scenario helpers the
-merchant-adoption notebook calls.
+The notebook side -- fitting the diffusion models to these series, comparing them,
+the ad scenario, the tables, sentences and plots of notebook 03 -- lives in
+:mod:`analysis.notebooks.merchant_adoption`; this module only invents the data.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -115,43 +113,33 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, optimize, special, stats
 
-from analysis.models import adoption
 from analysis.data.sources import load_published_metrics
+from analysis.models import adoption
 
 __all__ = [
     "Assumptions",
+    "CALIBRATION_TOLERANCE",
     "Calibration",
+    "DAYS_PER_MONTH",
+    "DAYS_PER_YEAR",
+    "DEFAULT_MARKETS",
+    "MARKETS",
     "MarketAssumptions",
-    "MarketFit",
     "MerchantSimulation",
+    "PERIOD_UNITS",
     "PublishedTarget",
-    "ScenarioResult",
-    "ad_scenario",
+    "SCENARIOS",
     "adoption_series",
     "calibrate",
-    "calibration_table",
     "campaign_days",
-    "compare_by_market",
-    "compare_pivot",
-    "compare_summary",
     "effort_paths",
-    "estimates_by_market",
-    "fit_markets",
-    "forecast_origins",
-    "format_estimates",
-    "format_scenario",
     "funnel_table",
-    "growth_comparison",
-    "implied_monthly_growth",
-    "join_words",
-    "jsonable",
-    "more_or_fewer",
+    "mark_simulated",
+    "months_between",
     "period_days",
-    "plot_growth",
-    "plot_market_fits",
-    "plot_scenario",
     "published_dates",
     "published_targets",
+    "select_market",
     "simulate_merchants",
     "true_parameters",
     "with_assumptions",
@@ -162,16 +150,6 @@ SCENARIOS: tuple[str, ...] = ("stop_ads", "continue")
 PERIOD_UNITS: tuple[str, ...] = ("week", "month")
 DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
-
-#: Sultan, Farley & Lehmann (1990, J. Marketing Research 27(1), 70-77), meta-analysis of
-#: 213 Bass applications (annual data, mostly consumer durables): mean p and mean q.
-SFL_MEAN_P = 0.03
-SFL_MEAN_Q = 0.38
-
-#: Level of every interval this module reports (bootstrap percentiles and Wald).
-INTERVAL_LEVEL = 0.95
-_ALPHA = 1 - INTERVAL_LEVEL
-_QUANTILES = (_ALPHA / 2, 1 - _ALPHA / 2)
 
 #: Relative tolerance within which the calibrated model reproduces each target.
 CALIBRATION_TOLERANCE = 1e-6
@@ -187,17 +165,6 @@ _SELECTORS: dict[str, tuple[str, str, str, str | None]] = {
     "ad_peak": ("RedNote", "US", "ad_placements_peak", None),
     "ad_nearly_stopped": ("RedNote", "US", "ad_placements_nearly_stopped", None),
 }
-
-#: Merchant-growth multiples set against each other by :func:`growth_comparison`:
-#: (entity, metric, short label, segment as a sentence names it).
-_GROWTH_ROWS: tuple[tuple[str, str, str, str], ...] = (
-    ("RedNote", "merchant_count_growth", "RedNote, all", "all merchants"),
-    ("RedNote", "merchant_count_growth_sales_50m_cny", "RedNote, CNY 50 M sellers",
-     "merchants with annual sales of CNY 50 M"),
-    ("RedNote", "merchant_count_growth_sales_over_100m_cny", "RedNote, CNY 100 M+ sellers",
-     "merchants with annual sales over CNY 100 M"),
-    ("TikTok Shop", "merchant_count_growth", "TikTok Shop US", "US merchants"),
-)
 
 
 # ---------------------------------------------------------------------------------------
@@ -365,54 +332,9 @@ def published_dates(metrics: pd.DataFrame | None = None) -> dict[str, pd.Timesta
             "ad_nearly_stopped": t["ad_nearly_stopped"].period_start}
 
 
-def _months(start: pd.Timestamp, end: pd.Timestamp) -> float:
+def months_between(start: pd.Timestamp, end: pd.Timestamp) -> float:
     """Length of a published period ``[start, end]`` (both days included) in months."""
     return ((pd.Timestamp(end) - pd.Timestamp(start)).days + 1) / DAYS_PER_MONTH
-
-
-def implied_monthly_growth(multiple: float, start: Any, end: Any) -> float:
-    """Constant monthly growth rate implied by growing ``multiple``-fold over a period.
-
-    ``(1 + g)^months = multiple`` with ``months`` the length of ``[start, end]`` (both
-    days included) in months of 365.25/12 days. Returns ``g`` as a fraction.
-    """
-    _positive("multiple", multiple)
-    months = _months(start, end)
-    if months <= 0:
-        raise ValueError(f"the period {start} .. {end} is empty")
-    return float(multiple) ** (1.0 / months) - 1.0
-
-
-def growth_comparison(metrics: pd.DataFrame | None = None) -> pd.DataFrame:
-    """RedNote's 2024 merchant growth set against TikTok Shop's (published-derived).
-
-    One row per published multiple (RedNote: all merchants, CNY 50 M and over-100 M
-    sellers, calendar 2024; TikTok Shop US: the 3x and 5x bounds, April - 6 December
-    2024; ``series`` a short label, ``segment`` a phrase for sentences) with the period
-    length in months, the implied constant monthly growth
-    (percent) and the implied doubling time (months). Not simulated
-    (``attrs["simulated"] = False``).
-    """
-    metrics = load_published_metrics() if metrics is None else metrics
-    rows = []
-    for entity, metric, label, segment in _GROWTH_ROWS:
-        hits = metrics[(metrics["entity"] == entity) & (metrics["metric"] == metric)]
-        if hits.empty:
-            raise LookupError(f"no published figure for {entity} {metric}")
-        for r in hits.sort_values("value").itertuples():
-            g = implied_monthly_growth(r.value, r.period_start, r.period_end)
-            bound = {"at_least": ", low", "at_most": ", high"}.get(r.qualifier, "")
-            rows.append({
-                "series": label + bound, "segment": segment, "entity": entity,
-                "market": r.market, "id": r.id,
-                "period_start": r.period_start, "period_end": r.period_end,
-                "months": _months(r.period_start, r.period_end), "multiple": r.value,
-                "qualifier": r.qualifier, "monthly_growth_percent": 100 * g,
-                "doubling_months": math.log(2) / math.log1p(g),
-            })
-    out = pd.DataFrame(rows)
-    out.attrs["simulated"] = False
-    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -470,7 +392,7 @@ def calibrate(metrics: pd.DataFrame | None = None,
     growth = targets["merchant_growth"]
     if not growth.value > 1:
         raise ValueError(f"merchant growth multiple must exceed 1, got {growth.value}")
-    months = round(_months(growth.period_start, growth.period_end))
+    months = round(months_between(growth.period_start, growth.period_end))
     if months < 1:
         raise ValueError("the merchant-growth period is shorter than a month")
     g = optimize.brentq(lambda x: (1 + x) ** months - growth.value, 0.0, growth.value,
@@ -612,7 +534,9 @@ class MerchantSimulation:
         return out
 
 
-def _label(frame: pd.DataFrame) -> pd.DataFrame:
+def mark_simulated(frame: pd.DataFrame) -> pd.DataFrame:
+    """Label ``frame`` (in place; returned) as SIMULATED: a ``simulated`` column, all True,
+    and ``attrs["simulated"] = True``. Every frame built from simulated data carries both."""
     frame["simulated"] = True
     frame.attrs["simulated"] = True
     return frame
@@ -647,7 +571,7 @@ def simulate_merchants(calibration: Calibration, seed: int,
         "date": [start + pd.DateOffset(months=j) for j in range(cal.months_2024 + 1)],
         "merchants": counts, "expected": expected})
     base["multiple"] = base["merchants"] / a.base_start
-    _label(base)
+    mark_simulated(base)
 
     # 2. invitations
     shares = [a.markets[k].invite_share for k in MARKETS]
@@ -677,8 +601,8 @@ def simulate_merchants(calibration: Calibration, seed: int,
         "opts_in": opts_in, "bass_clock_days": tau, "succeeds": succeeds,
         "order_lag_days": np.where(succeeds, lag, np.nan)})
     effort = effort_paths(cal)
-    sim = MerchantSimulation(cal, int(seed), effort_scenario, _label(base),
-                             _label(merchants), effort)
+    sim = MerchantSimulation(cal, int(seed), effort_scenario, mark_simulated(base),
+                             mark_simulated(merchants), effort)
     opt_day = sim.opt_in_days()
     merchants["opt_in_day"] = opt_day
     order_day = opt_day + merchants["order_lag_days"].to_numpy()
@@ -734,10 +658,12 @@ def adoption_series(sim: MerchantSimulation, period_unit: str = "week",
             "effort": effort, "scenario": scenario}))
     out = pd.concat(rows, ignore_index=True)
     out.attrs["period_unit"] = period_unit
-    return _label(out)
+    return mark_simulated(out)
 
 
-def _select_market(series: pd.DataFrame, market: str) -> pd.DataFrame:
+def select_market(series: pd.DataFrame, market: str) -> pd.DataFrame:
+    """The rows of one market (``US``, ``HK``, ``MO`` or ``all``) of :func:`adoption_series`
+    output, in period order; ``ValueError`` for an unknown or absent market."""
     if market not in (*MARKETS, "all"):
         raise ValueError(f"market must be one of {(*MARKETS, 'all')}, got {market!r}")
     out = series[series["market"] == market].sort_values("period")
@@ -777,7 +703,7 @@ def true_parameters(sim: MerchantSimulation, period_unit: str = "week") -> pd.Da
             "peak_period": day / L,
             "peak_date": (sim.launch + pd.Timedelta(days=day)).floor("D")
             if math.isfinite(day) else pd.NaT})
-    return _label(pd.DataFrame(rows))
+    return mark_simulated(pd.DataFrame(rows))
 
 
 def funnel_table(sim: MerchantSimulation) -> pd.DataFrame:
@@ -802,543 +728,8 @@ def funnel_table(sim: MerchantSimulation) -> pd.DataFrame:
             "opt_in_percent": 100 * eventual / n if n else float("nan"),
             "success_percent": 100 * g["succeeds"].sum() / eventual if eventual else float("nan"),
             "first_order_percent": 100 * orders / opted if opted else float("nan")})
-    return _label(pd.DataFrame(rows))
+    return mark_simulated(pd.DataFrame(rows))
 
-
-def calibration_table(sim: MerchantSimulation) -> pd.DataFrame:
-    """Published targets against the calibrated model and this simulated run.
-
-    Columns: ``target``, ``id``, ``published`` (value), ``qualifier``, ``unit``,
-    ``calibrated`` (model-implied, exact), ``simulated_run`` (realised in this run),
-    ``parameter`` (the fitted parameter) and ``fitted_value``; ``simulated`` (True:
-    the last columns describe the simulation).
-    """
-    cal = sim.calibration
-    t = cal.targets
-    base = sim.base
-    f = funnel_table(sim)
-    allm = f[f["market"] == "all"].iloc[0]
-    realised = {"merchant_growth": float(base["multiple"].iloc[-1]),
-                "opt_in_share": float(allm["opt_in_percent"]),
-                "success_share": float(allm["success_percent"])}
-    labels = {
-        "merchant_growth": ("merchant growth, 2024 (x)", "growth % a month",
-                            100 * cal.monthly_growth),
-        "opt_in_share": ("aim for results (%)", "opt-in threshold",
-                         cal.opt_in_threshold),
-        "success_share": ("results if tried (%)", "success intercept",
-                          cal.success_intercept),
-    }
-    rows = []
-    for name, (label, param, value) in labels.items():
-        rows.append({"target": label, "id": t[name].id, "published": t[name].value,
-                     "qualifier": t[name].qualifier, "unit": t[name].unit,
-                     "calibrated": cal.expected[name], "simulated_run": realised[name],
-                     "parameter": param, "fitted_value": value})
-    return _label(pd.DataFrame(rows))
-
-
-# ---------------------------------------------------------------------------------------
-# Fitting, comparison, scenario
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class MarketFit:
-    """Fits to one market's per-period opt-ins (SIMULATED data).
-
-    ``model``: Bass NLS on all periods; ``gbm``: Generalized Bass on all periods with the
-    world's ad index as effort (None, with the reason in ``gbm_note``, when it cannot be
-    fitted); ``bootstrap`` / ``gbm_bootstrap``: their residual bootstraps (None when not
-    run).
-    """
-
-    market: str
-    adoptions: np.ndarray
-    effort: np.ndarray
-    model: adoption.BassDiffusion
-    bootstrap: adoption.BootstrapResult | None
-    gbm: adoption.GeneralizedBass | None
-    gbm_bootstrap: adoption.BootstrapResult | None
-    gbm_note: str = ""
-
-
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return fn(*args, **kwargs)
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def fit_markets(series: pd.DataFrame, markets: Sequence[str], bootstrap_draws: int,
-                seed: int) -> dict[str, MarketFit]:
-    """Bass NLS (Srinivasan & Mason 1986) and Generalized Bass fits per market.
-
-    With ``bootstrap_draws >= 2`` residual bootstraps of both fits give intervals (:data:`INTERVAL_LEVEL`)
-    (seeded from ``seed`` and the market's position); with fewer, intervals are the
-    Wald intervals of the fits and scenario effects get none.
-    """
-    draws = _check_count("bootstrap_draws", bootstrap_draws)
-    seed = _check_count("seed", seed)
-    out = {}
-    for i, k in enumerate(markets):
-        s = _select_market(series, k)
-        y = s["opt_ins"].to_numpy(dtype=float)
-        e = s["effort"].to_numpy(dtype=float)
-        model = adoption.BassDiffusion(method="nls").fit(y)
-        boot = gboot = gbm = None
-        note = ""
-        if draws >= 2:
-            boot = _quiet(model.bootstrap, draws, np.random.SeedSequence([seed, i, 0]),
-                          alpha=_ALPHA)
-        try:
-            gbm = _quiet(adoption.GeneralizedBass(baseline=0.0).fit, y, e)
-            if draws >= 2:
-                gboot = _quiet(gbm.bootstrap, draws, np.random.SeedSequence([seed, i, 1]),
-                               alpha=_ALPHA)
-        except (adoption.ConvergenceError, ValueError) as exc:
-            note = f"the Generalized Bass model could not be fitted: {exc}"
-        out[k] = MarketFit(k, y, e, model, boot, gbm, gboot, note)
-    return out
-
-
-def estimates_by_market(fits: Mapping[str, MarketFit], truth: pd.DataFrame,
-                        period_unit: str, launch: pd.Timestamp) -> pd.DataFrame:
-    """p, q (intervals (:data:`INTERVAL_LEVEL`)), q/p, annualised p, q and time to peak, per market and
-    estimator: ``Bass (NLS)``, ``Generalized Bass`` and ``simulation truth``. SIMULATED.
-
-    ``truth`` is :func:`true_parameters` output. Intervals are bootstrap percentiles
-    when a bootstrap was run (``interval`` = ``bootstrap``), Wald otherwise.
-    ``p_year``/``q_year`` rescale per-period values to a year (continuous-time Bass
-    coefficients scale with the time unit), comparable with annual meta-analyses such
-    as Sultan, Farley & Lehmann (1990). ``peak_period`` is the time of the adoption-rate
-    peak in periods since launch (for the GBM and the truth: on the calendar, ads
-    included); its interval comes from the Bass bootstrap.
-    """
-    L = period_days(period_unit)
-    per_year = DAYS_PER_YEAR / L
-    nan = float("nan")
-    rows = []
-
-    def row(k, estimator, m, p, q, iv, peak, pk, kind):
-        return {"market": k, "estimator": estimator, "m": m, "p": p, "p_lower": iv[0],
-                "p_upper": iv[1], "q": q, "q_lower": iv[2], "q_upper": iv[3],
-                "q_over_p": q / p, "p_year": p * per_year, "q_year": q * per_year,
-                "peak_period": peak, "peak_lower": pk[0], "peak_upper": pk[1],
-                "peak_date": (launch + pd.Timedelta(days=peak * L)).floor("D")
-                if math.isfinite(peak) else pd.NaT, "interval": kind}
-
-    def intervals(model, boot):
-        summ = model.summary(alpha=_ALPHA) if boot is None else boot.intervals
-        return ([summ.loc[n, b] for n in ("p", "q") for b in ("lower", "upper")],
-                "Wald" if boot is None else "bootstrap")
-
-    for k, fit in fits.items():
-        mdl = fit.model
-        iv, kind = intervals(mdl, fit.bootstrap)
-        pk = (nan, nan)
-        if fit.bootstrap is not None:
-            P = fit.bootstrap.params
-            peaks = adoption.bass_peak_time(P["p"].to_numpy(), P["q"].to_numpy())
-            pk = tuple(float(v) for v in np.quantile(peaks, _QUANTILES))
-        rows.append(row(k, "Bass (NLS)", mdl.params_["m"], mdl.params_["p"], mdl.params_["q"],
-                        iv, mdl.peak_time_, pk, kind))
-        if fit.gbm is not None:
-            g = fit.gbm
-            iv, kind = intervals(g, fit.gbm_bootstrap)
-            rows.append(row(k, "Generalized Bass", g.params_["m"], g.params_["p"],
-                            g.params_["q"], iv, g.peak_time_, (nan, nan), kind))
-        tr = truth[truth["market"] == k].iloc[0]
-        rows.append(row(k, "simulation truth", float(tr["m"]), tr["p"], tr["q"],
-                        [nan] * 4, tr["peak_period"], (nan, nan), "assumed"))
-    return _label(pd.DataFrame(rows))
-
-
-def _fmt(v: float, digits: int = 3) -> str:
-    return "" if not math.isfinite(v) else f"{v:.{digits}f}"
-
-
-def format_estimates(est: pd.DataFrame) -> pd.DataFrame:
-    """:func:`estimates_by_market` as strings for a report table (p, q with intervals)."""
-    def ci(r, name):
-        lo, hi = r[f"{name}_lower"], r[f"{name}_upper"]
-        core = _fmt(r[name])
-        return core if not math.isfinite(lo) else f"{core} ({_fmt(lo)} to {_fmt(hi)})"
-
-    return pd.DataFrame({
-        "market": est["market"], "estimator": est["estimator"],
-        f"p ({INTERVAL_LEVEL:.0%} interval)": [ci(r, "p") for _, r in est.iterrows()],
-        f"q ({INTERVAL_LEVEL:.0%} interval)": [ci(r, "q") for _, r in est.iterrows()],
-        "q/p": [_fmt(v, 1) for v in est["q_over_p"]],
-        "peak": [d.strftime("%d %b %Y") if pd.notna(d) else "" for d in est["peak_date"]],
-        "m": [f"{v:,.0f}" for v in est["m"]],
-    })
-
-
-MODEL_NAMES = {"bass_ols": "Bass (OLS)", "bass_nls": "Bass (NLS)",
-               "generalized_bass": "Generalized Bass", "logistic": "logistic",
-               "gompertz": "Gompertz"}
-
-
-def forecast_origins(n_periods: int, holdout: int) -> list[int]:
-    """Training lengths of the rolling-origin comparison.
-
-    From a quarter of the series (at least 6 periods) to ``n_periods - holdout``, in
-    steps of ``holdout`` (non-overlapping holdout windows), always ending with the last
-    possible origin; a single origin when the holdout leaves less. Raises ``ValueError``
-    when fewer than 5 training periods remain (the Generalized Bass model needs 5).
-    """
-    holdout = _check_count("holdout", holdout)
-    if holdout < 1:
-        raise ValueError("holdout must be at least 1 period")
-    last = n_periods - holdout
-    if last < 5:
-        raise ValueError(f"holdout={holdout} leaves no forecast origin: a series of "
-                         f"{n_periods} periods keeps {last} training periods, and the "
-                         "models need at least 5")
-    first = min(max(6, math.ceil(n_periods / 4)), last)
-    origins = list(range(first, last + 1, holdout))
-    return origins if origins[-1] == last else [*origins, last]
-
-
-def compare_by_market(series: pd.DataFrame, markets: Sequence[str], holdout: int
-                      ) -> pd.DataFrame:
-    """Rolling-origin model comparison per market (SIMULATED data).
-
-    At each origin of :func:`forecast_origins`, :func:`analysis.models.adoption.compare_models`
-    fits every model on the periods up to the origin and scores its forecast of the next
-    ``holdout`` periods of opt-ins (the Generalized Bass model gets the world's ad
-    index, holdout periods included: a conditional forecast). Long format: one row per
-    market, origin and model, with ``origin`` (training periods), ``holdout_rmse``,
-    ``holdout_mape``, ``aic`` and ``note`` (why a model could not be fitted).
-    """
-    frames = []
-    for k in markets:
-        s = _select_market(series, k)
-        y = s["opt_ins"].to_numpy(dtype=float)
-        e = s["effort"].to_numpy(dtype=float)
-        for origin in forecast_origins(y.size, holdout):
-            end = origin + holdout
-            try:
-                c = _quiet(adoption.compare_models, y[:end], holdout=holdout, effort=e[:end])
-            except ValueError as exc:  # e.g. no adoptions yet in the training window
-                c = pd.DataFrame({"note": str(exc)}, index=pd.Index(list(MODEL_NAMES),
-                                                                     name="model"))
-            frames.append(c.reset_index().assign(market=k, origin=origin))
-    out = pd.concat(frames, ignore_index=True)
-    return _label(out[["market", "origin", "model",
-                       *[c for c in out.columns if c not in ("market", "origin", "model")]]])
-
-
-def compare_summary(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Per market and model: holdout RMSE pooled over origins (root of the mean squared
-    error), origins scored, origins where the model could not be fitted, and whether it
-    is the best (lowest RMSE) in its market. SIMULATED."""
-    c = comparison.copy()
-    c["sq"] = c["holdout_rmse"] ** 2
-    g = c.groupby(["market", "model"], sort=False)
-    out = pd.DataFrame({"holdout_rmse": np.sqrt(g["sq"].mean()),
-                        "origins": g["origin"].nunique(),
-                        "failed": g["holdout_rmse"].apply(lambda v: int(v.isna().sum()))}
-                       ).reset_index()
-    out["best"] = out["holdout_rmse"] == out.groupby("market")["holdout_rmse"].transform("min")
-    return _label(out)
-
-
-def compare_pivot(summary: pd.DataFrame) -> pd.DataFrame:
-    """Models (rows) by market (columns) of the pooled holdout RMSE, as strings: the
-    best per market in bold, "(k failed)" when a model could not be fitted at k
-    origins, "not fitted" when it never could."""
-    markets = [m for m in (*MARKETS, "all") if m in set(summary["market"])]
-    out = pd.DataFrame(index=pd.Index([MODEL_NAMES[m] for m in MODEL_NAMES
-                                       if m in set(summary["model"])], name="model"))
-    for k in markets:
-        s = summary[summary["market"] == k].set_index("model")
-        col = []
-        for m in MODEL_NAMES:
-            if m not in s.index:
-                continue
-            r = s.loc[m]
-            if not np.isfinite(r["holdout_rmse"]):
-                col.append("not fitted")
-                continue
-            v = f"**{r['holdout_rmse']:,.2f}**" if r["best"] else f"{r['holdout_rmse']:,.2f}"
-            col.append(v + (f" ({r['failed']} failed)" if r["failed"] else ""))
-        out[k] = col
-    return out
-
-
-@dataclass
-class ScenarioResult:
-    """The ad scenario: GBM projections under both ad paths, and the simulated truth.
-
-    ``paths`` (long, per market and period; ``all`` = sum of the markets when several):
-    ``effort_<path>``, ``observed`` (cumulative opt-ins of the simulated world),
-    ``gbm_<path>`` (the market's GBM, fitted to all periods, projected under each ad
-    path) and ``true_<alternative>`` (the simulation's exact counterfactual).
-    ``summary``: per market, the effect of switching to the alternative path at the
-    checkpoint (about a quarter after launch) and at the horizon -- simulated
-    (``true_effect``) and estimated (``estimated_effect`` with a bootstrap (:data:`INTERVAL_LEVEL`)
-    interval, NaN without a bootstrap) -- and the fitted ``beta`` with its interval.
-    """
-
-    observed_path: str
-    alternative: str
-    paths: pd.DataFrame
-    summary: pd.DataFrame
-    notes: dict[str, str]
-
-
-def _gbm_cum(theta: np.ndarray, effort: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Cumulative GBM adoptions at periods ``t`` for parameters (m, p, q, beta);
-    NaN when the effort path makes ``x(t) <= 0``."""
-    m, p, q, beta = theta
-    x = 1.0 + beta * effort
-    if np.any(x <= 0):
-        return np.full(t.shape, np.nan)
-    X = np.concatenate([[0.0], np.cumsum(x)])
-    return m * adoption.bass_cdf(p, q, X[t.astype(int)])
-
-
-def ad_scenario(sim: MerchantSimulation, fits: Mapping[str, MarketFit],
-                period_unit: str) -> ScenarioResult:
-    """What switching the ad path does, estimated by the GBMs and known from the simulation.
-
-    Each market's Generalized Bass model (Bass, Krishnan & Jain 1994; effort = ad index,
-    baseline 0; from :func:`fit_markets`) is projected over all periods under both ad
-    paths; with several markets ``all`` sums them (bootstrap replicates are paired
-    across markets, whose bootstraps are independent). The simulation's counterfactual
-    (the same merchants under the other ad path) is the truth to judge them against.
-    """
-    if not fits:
-        raise ValueError("fits must hold at least one market")
-    obs, alt = sim.effort_scenario, sim.alternative
-    alt_series = adoption_series(sim, period_unit, alt)
-    L = period_days(period_unit)
-    frames, notes, draws = [], {}, {}
-    for k, fit in fits.items():
-        a_s = _select_market(alt_series, k)
-        e_obs, e_alt = fit.effort, a_s["effort"].to_numpy(dtype=float)
-        T = fit.adoptions.size
-        t = np.arange(1, T + 1)
-        f = pd.DataFrame({"market": k, "period": t, "period_start": a_s["period_start"].to_numpy(),
-                          f"effort_{obs}": e_obs, f"effort_{alt}": e_alt,
-                          "observed": np.cumsum(fit.adoptions),
-                          f"true_{alt}": a_s["cum_opt_ins"].to_numpy(dtype=float)})
-        f[f"gbm_{obs}"] = f[f"gbm_{alt}"] = np.nan
-        notes[k] = fit.gbm_note
-        if fit.gbm is not None:
-            th = fit.gbm.result_.estimates
-            f[f"gbm_{obs}"] = _gbm_cum(th, e_obs, t)
-            f[f"gbm_{alt}"] = _gbm_cum(th, e_alt, t)
-            if f[f"gbm_{alt}"].isna().any():
-                notes[k] = "the fitted beta makes x(t) <= 0 on the other ad path"
-            if fit.gbm_bootstrap is not None:
-                P = fit.gbm_bootstrap.params[["m", "p", "q", "beta"]].to_numpy()
-                draws[k] = np.array([_gbm_cum(th_b, e_alt, t) - _gbm_cum(th_b, e_obs, t)
-                                     for th_b in P])
-        frames.append(f)
-    paths = pd.concat(frames, ignore_index=True)
-    markets = list(fits)
-    if len(markets) > 1:
-        cols = ["observed", f"true_{alt}", f"gbm_{obs}", f"gbm_{alt}"]
-        total = paths.groupby("period", sort=True).agg(
-            {"period_start": "first", f"effort_{obs}": "first", f"effort_{alt}": "first",
-             **{c: (lambda v: v.sum(min_count=len(markets))) for c in cols}})
-        paths = pd.concat([paths, total.reset_index().assign(market="all")], ignore_index=True)
-        if len(draws) == len(markets):
-            n = min(d.shape[0] for d in draws.values())
-            draws["all"] = sum(d[:n] for d in draws.values())
-    T = int(paths["period"].max())
-    checkpoint = min(T, max(1, round(DAYS_PER_YEAR / 4 / L)))
-    rows = []
-    nan = float("nan")
-    for k in paths["market"].unique():
-        g = paths[paths["market"] == k].set_index("period")
-        fit = fits.get(k)
-        beta = pd.Series({"estimate": nan, "lower": nan, "upper": nan})
-        if fit is not None and fit.gbm is not None:
-            beta = (fit.gbm.summary(alpha=_ALPHA) if fit.gbm_bootstrap is None
-                    else fit.gbm_bootstrap.intervals).loc["beta"]
-        for label, i in (("checkpoint", checkpoint), ("horizon", T)):
-            r = g.loc[i]
-            lo = hi = nan
-            if k in draws:
-                d = draws[k][:, i - 1]
-                d = d[np.isfinite(d)]
-                if d.size >= 2:
-                    lo, hi = (float(v) for v in np.quantile(d, _QUANTILES))
-            rows.append({
-                "market": k, "at": label, "period": i,
-                "period_end": (sim.launch + pd.Timedelta(days=i * L)).floor("D"),
-                "observed": r["observed"], f"true_{alt}": r[f"true_{alt}"],
-                "true_effect": r[f"true_{alt}"] - r["observed"],
-                f"gbm_{obs}": r[f"gbm_{obs}"], f"gbm_{alt}": r[f"gbm_{alt}"],
-                "estimated_effect": r[f"gbm_{alt}"] - r[f"gbm_{obs}"],
-                "effect_lower": lo, "effect_upper": hi,
-                "beta": beta["estimate"], "beta_lower": beta["lower"],
-                "beta_upper": beta["upper"],
-                "true_beta": sim.calibration.assumptions.ad_beta if k != "all" else nan})
-    return ScenarioResult(obs, alt, _label(paths), _label(pd.DataFrame(rows)), notes)
-
-
-def _signed(v: float) -> str:
-    return f"{round(v):+,d}" if math.isfinite(v) else ""
-
-
-def format_scenario(summary: pd.DataFrame, period_unit: str = "week") -> pd.DataFrame:
-    """:attr:`ScenarioResult.summary` as a report table: one column per market, rows for
-    the effect a quarter after launch (simulated, GBM, GBM interval) and at the horizon
-    (simulated, GBM), and the fitted beta with its interval against the true one."""
-    lvl = f"{INTERVAL_LEVEL:.0%}"
-    cols = {}
-    labels: list[str] = []
-    for k, g in summary.groupby("market", sort=False):
-        g = g.set_index("at")
-        c, h = g.loc["checkpoint"], g.loc["horizon"]
-        when_c = f"by {period_unit} {c['period']} ({c['period_end'].day} {c['period_end']:%b %Y})"
-        when_h = f"by {period_unit} {h['period']} ({h['period_end'].day} {h['period_end']:%b %Y})"
-        col = {
-            f"effect {when_c}, simulated": _signed(c["true_effect"]),
-            f"effect {when_c}, GBM": _signed(c["estimated_effect"]),
-            f"effect {when_c}, GBM {lvl} interval":
-                (f"{_signed(c['effect_lower'])} to {_signed(c['effect_upper'])}"
-                 if math.isfinite(c["effect_lower"]) else ""),
-            f"effect {when_h}, simulated": _signed(h["true_effect"]),
-            f"effect {when_h}, GBM": _signed(h["estimated_effect"]),
-            "beta, GBM": _fmt(c["beta"], 2),
-            f"beta, GBM {lvl} interval": (f"{c['beta_lower']:.2f} to {c['beta_upper']:.2f}"
-                                          if math.isfinite(c["beta_lower"]) else ""),
-            "beta, simulation truth": _fmt(c["true_beta"], 2),
-        }
-        labels = list(col)
-        cols[k] = list(col.values())
-    out = pd.DataFrame(cols, index=pd.Index(labels, name=""))
-    return out
-
-
-def join_words(items: Sequence[str]) -> str:
-    """["US", "HK", "MO"] -> "US, HK and MO" (for sentences)."""
-    items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def more_or_fewer(value: float, noun: str = "opt-ins") -> str:
-    """+469 -> "469 more opt-ins"; -23 -> "23 fewer opt-ins" (rounded)."""
-    n = round(value)
-    return f"{abs(n):,} {'more' if n >= 0 else 'fewer'} {noun}"
-
-
-def jsonable(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with missing values (NaN, NaT) as None, for :meth:`Results.table`, which
-    refuses non-finite numbers. ``attrs`` are kept."""
-    out = frame.astype(object).where(frame.notna(), None)
-    out.attrs.update(frame.attrs)
-    return out
-
-
-# ---------------------------------------------------------------------------------------
-# Plots (draw on given axes; no savefig/show). Callers stamp simulated figures with
-# analysis.plotting.label_simulated.
-# ---------------------------------------------------------------------------------------
-
-SCENARIO_NAMES = {"stop_ads": "ads stopped", "continue": "ads continued"}
-#: How sentences describe each ad path: (as the world's path, as a counterfactual).
-SCENARIO_PHRASES = {
-    "stop_ads": ("the ads stop within weeks, as RedNote's January US campaign did",
-                 "had the ads stopped within weeks"),
-    "continue": ("the ads continue at their peak level", "had the ads continued at their "
-                 "peak level"),
-}
-
-
-def plot_growth(growth: pd.DataFrame, base: pd.DataFrame | None = None, ax=None):
-    """Implied constant-growth paths of the published multiples (index = 1 at each start).
-
-    ``growth`` is :func:`growth_comparison` output; ``base``, if given, is the simulated
-    monthly merchant base (points).
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots()
-    colours = {"RedNote": "#c1121f", "TikTok Shop": "#222222"}
-    styles = ["-", "--", ":"]
-    seen: dict[str, int] = {}
-    for r in growth.itertuples():
-        days = np.arange(0, (r.period_end - r.period_start).days + 2)
-        dates = r.period_start + pd.to_timedelta(days, unit="D")
-        path = (1 + r.monthly_growth_percent / 100) ** (days / DAYS_PER_MONTH)
-        i = seen.get(r.entity, 0)
-        seen[r.entity] = i + 1
-        ax.plot(dates, path, styles[i % len(styles)], color=colours.get(r.entity, "#555555"),
-                lw=1.6, label=f"{r.series}: {r.multiple:g}x")
-    if base is not None:
-        ax.plot(base["date"], base["multiple"], "o", color="#c1121f", ms=4,
-                label="simulated monthly merchant base (calibrated)")
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-    ax.set_yscale("log")
-    top = float(growth["multiple"].max())
-    ax.set_ylim(0.9, top * 1.7)  # head room for the legend and the simulated stamp
-    ax.yaxis.set_major_locator(FixedLocator([v for v in (1, 2, 3, 4, 6, 8, 12, 16)
-                                             if v <= top * 1.7]))
-    ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
-    ax.set_ylabel("merchants, multiple of the period's start")
-    ax.legend(fontsize=7, loc="upper left")
-    ax.figure.autofmt_xdate()
-    return ax
-
-
-def plot_market_fits(fits: Mapping[str, MarketFit], axes, period_unit: str):
-    """One panel per market: simulated opt-ins, the Bass fit and its bootstrap band."""
-    for ax, (k, fit) in zip(np.atleast_1d(axes), fits.items(), strict=False):
-        adoption.plot_adoption(fit.model, fit.adoptions, ax=ax,
-                               interval=fit.bootstrap, label="Bass (NLS) fit")
-        ax.set_title(k)
-        ax.set_xlabel(f"{period_unit}s since launch")
-        ax.set_ylabel(f"opt-ins per {period_unit}")
-        handles, labels = ax.get_legend_handles_labels()
-        labels = ["simulated opt-ins" if lab == "observed" else lab for lab in labels]
-        ax.legend(handles, labels, fontsize=7, loc="center right")
-    return axes
-
-
-def plot_scenario(result: ScenarioResult, market: str, axes):
-    """Two panels for ``market``: ad placements under both paths; cumulative opt-ins
-    (simulated world, simulated counterfactual, GBM fit and projection)."""
-    top, bottom = axes
-    p = result.paths[result.paths["market"] == market]
-    if p.empty:
-        raise ValueError(f"no scenario paths for market {market!r}")
-    obs, alt = result.observed_path, result.alternative
-    names = SCENARIO_NAMES
-    top.step(p["period"], p[f"effort_{obs}"], where="mid", color="#1f77b4", label=names[obs])
-    top.step(p["period"], p[f"effort_{alt}"], where="mid", color="#ff7f0e", ls="--",
-             label=names[alt])
-    top.set_ylabel("ad placements\n(peak = 1)")
-    top.set_ylim(-0.05, 1.5)
-    top.legend(fontsize=7, loc="center right")
-    bottom.plot(p["period"], p["observed"], "o", ms=3, color="black",
-                label=f"simulated opt-ins ({names[obs]})")
-    bottom.plot(p["period"], p[f"true_{alt}"], "o", ms=3, mfc="none", color="#ff7f0e",
-                label=f"simulated counterfactual ({names[alt]})")
-    if p[f"gbm_{obs}"].notna().all():
-        bottom.plot(p["period"], p[f"gbm_{obs}"], color="#1f77b4", lw=2,
-                    label=f"GBM fit, {names[obs]}")
-        bottom.plot(p["period"], p[f"gbm_{alt}"], color="#ff7f0e", lw=2, ls="--",
-                    label=f"GBM projection, {names[alt]}")
-    bottom.set_ylabel("cumulative opt-ins")
-    lo, hi = bottom.get_ylim()
-    bottom.set_ylim(lo, hi + 0.12 * (hi - lo))
-    bottom.legend(fontsize=7, loc="lower right")
-    return axes
 
 
 def with_assumptions(**changes: Any) -> Assumptions:

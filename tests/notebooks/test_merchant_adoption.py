@@ -1,0 +1,519 @@
+"""Tests of :mod:`analysis.notebooks.merchant_adoption` (the helpers of notebook
+03_merchant_adoption).
+
+Sources named in the test names:
+
+* ``published`` -- ``data/raw/published_metrics.csv``: RedNote's 8.1x merchant growth
+  in 2024, TikTok Shop US's 3x-5x (April - 6 December 2024).
+* ``simulation`` -- the SIMULATED merchants of :mod:`analysis.simulation.merchants`
+  (seed 20250301), whose truth the helpers are judged against.
+* ``synthetic`` -- small tables written here by hand, so that every phrase choice of
+  the ``*_facts`` functions is reached (several or one market, intervals that contain
+  or miss the truth, fits that tie or fail).
+
+The last test reads the notebook itself: its ``txt-*`` cells keep only a sentence
+template and ``res.number`` calls, every computation lives in this module.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+
+import matplotlib
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from analysis import config
+from analysis.data.sources import load_published_metrics
+from analysis.notebooks import merchant_adoption as ma
+from analysis.notebooks.common import SIMULATED_LABEL
+from analysis.simulation import merchants as M
+
+matplotlib.use("Agg")
+
+SEED = 20250301  # the programme's invitations began in early March 2025
+LAUNCH = pd.Timestamp("2025-03-01")
+
+
+@pytest.fixture(scope="module")
+def metrics() -> pd.DataFrame:
+    return load_published_metrics()
+
+
+@pytest.fixture(scope="module")
+def cal(metrics) -> M.Calibration:
+    return M.calibrate(metrics)
+
+
+@pytest.fixture(scope="module")
+def sim(cal) -> M.MerchantSimulation:
+    return M.simulate_merchants(cal, SEED)
+
+
+@pytest.fixture(scope="module")
+def weekly(sim) -> pd.DataFrame:
+    return M.adoption_series(sim, "week")
+
+
+@pytest.fixture(scope="module")
+def fits(weekly) -> dict[str, ma.MarketFit]:
+    """All three markets, no bootstrap (Wald intervals, no scenario interval)."""
+    return ma.fit_markets(weekly, list(M.MARKETS), 0, SEED)
+
+
+@pytest.fixture(scope="module")
+def fits_boot(weekly) -> dict[str, ma.MarketFit]:
+    """Hong Kong with a small bootstrap (percentile intervals)."""
+    return ma.fit_markets(weekly, ["HK"], 20, SEED)
+
+
+@pytest.fixture(scope="module")
+def estimates(sim, fits) -> pd.DataFrame:
+    return ma.estimates_by_market(fits, M.true_parameters(sim, "week"), "week", sim.launch)
+
+
+# ---------------------------------------------------------------------------------------
+# Published-derived growth comparison
+# ---------------------------------------------------------------------------------------
+
+
+def _row(metrics, entity, metric):
+    rows = metrics[(metrics["entity"] == entity) & (metrics["metric"] == metric)]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_growth_comparison_published_implied_monthly_rates(metrics):
+    g = ma.growth_comparison(metrics)
+    assert g.attrs["simulated"] is False and "simulated" not in g.columns
+    red = g[g["id"] == _row(metrics, "RedNote", "merchant_count_growth")["id"]].iloc[0]
+    months = 366 / (365.25 / 12)  # 2024 is a leap year
+    assert red["months"] == pytest.approx(months)
+    assert red["monthly_growth_percent"] == pytest.approx(100 * (8.1 ** (1 / months) - 1))
+    tts = g[g["entity"] == "TikTok Shop"].sort_values("multiple")
+    assert tts["multiple"].tolist() == [3.0, 5.0]
+    tts_months = (pd.Timestamp("2024-12-06") - pd.Timestamp("2024-04-01")).days + 1
+    tts_months /= 365.25 / 12
+    assert tts["monthly_growth_percent"].tolist() == pytest.approx(
+        [100 * (3 ** (1 / tts_months) - 1), 100 * (5 ** (1 / tts_months) - 1)])
+    assert (1 + red["monthly_growth_percent"] / 100) ** red["doubling_months"] == pytest.approx(2)
+    assert ma.implied_monthly_growth(2, "2024-01-01", "2024-01-31") == pytest.approx(
+        2 ** (365.25 / 12 / 31) - 1)
+
+
+def test_growth_facts_published_rednote_inside_tiktok_shop_range(metrics, cal):
+    """8.1x in 2024 is 19.0 % a month, inside the 14.4-21.6 % a month of TikTok Shop US's
+    3x-5x over the 8.2 months from 1 April to 6 December 2024."""
+    g = ma.growth_comparison(metrics)
+    f = ma.growth_facts(g, cal)
+    assert f.multiple == 8.1
+    assert f.monthly_growth_percent == pytest.approx(100 * (8.1 ** (1 / (366 / (365.25 / 12)))
+                                                            - 1))
+    assert f.tts_low_multiple == 3 and f.tts_high_multiple == 5
+    assert f.tts_low_percent < f.monthly_growth_percent < f.tts_high_percent
+    assert f.position == "inside"
+    assert f.monthly_growth == {r.id: (r.monthly_growth_percent, r.series)
+                                for r in g.itertuples()}
+    assert f.tts_end == pd.Timestamp("2024-12-06")
+    assert f.large_sellers.count(" by ") == 2 and " and " in f.large_sellers
+
+
+@pytest.mark.parametrize("rate, position", [(1.0, "below"), (20.0, "inside"), (99.0, "above")])
+def test_growth_facts_synthetic_position_against_the_range(metrics, cal, rate, position):
+    g = ma.growth_comparison(metrics)
+    g.loc[g["id"] == cal.targets["merchant_growth"].id, "monthly_growth_percent"] = rate
+    tts = g["entity"] == "TikTok Shop"
+    g.loc[tts, "monthly_growth_percent"] = [10.0, 30.0]
+    assert ma.growth_facts(g, cal).position == position
+
+
+def test_implied_monthly_growth_refuses_bad_input():
+    with pytest.raises(ValueError, match="multiple"):
+        ma.implied_monthly_growth(-2, "2024-01-01", "2024-12-31")
+    with pytest.raises(ValueError, match="multiple"):
+        ma.implied_monthly_growth("x", "2024-01-01", "2024-12-31")
+    with pytest.raises(ValueError, match="empty"):
+        ma.implied_monthly_growth(2, "2024-12-31", "2024-01-01")
+
+
+# ---------------------------------------------------------------------------------------
+# Calibration table and its sentence
+# ---------------------------------------------------------------------------------------
+
+
+def test_calibration_table_and_facts_simulation_match_the_run(cal, sim):
+    table = ma.calibration_table(sim)
+    assert table.attrs["simulated"] is True
+    run = table.set_index("id")["simulated_run"]
+    growth = cal.targets["merchant_growth"]
+    assert run[growth.id] == sim.base["multiple"].iloc[-1]
+    f = ma.calibration_facts(cal, table)
+    assert f.monthly_growth_percent == 100 * cal.monthly_growth
+    assert f.months == 12 and f.growth is growth
+    assert f.run_growth == run[growth.id]
+    funnel = M.funnel_table(sim).set_index("market").loc["all"]
+    assert f.run_opt_in_percent == funnel["opt_in_percent"]
+    assert f.run_success_percent == funnel["success_percent"]
+    shown = ma.display_calibration(table)
+    assert list(shown.columns) == ["target", "id", "published", "qualifier", "calibrated",
+                                   "simulated run", "parameter", "fitted"]
+
+
+def test_display_tables_simulation_columns(sim, metrics):
+    funnel = ma.display_funnel(M.funnel_table(sim))
+    assert "simulated" not in funnel.columns and "opt-in %" in funnel.columns
+    growth = ma.display_growth(ma.growth_comparison(metrics))
+    assert list(growth.columns) == ["series", "id", "period", "months", "multiple",
+                                    "%/month", "doubles in"]
+    assert growth["period"].iloc[0] == "01 Jan - 31 Dec 2024"
+
+
+# ---------------------------------------------------------------------------------------
+# Fits, estimates and the p/q and peak sentences
+# ---------------------------------------------------------------------------------------
+
+
+def test_markets_for_and_comparison_markets():
+    assert ma.markets_for("all") == ["US", "HK", "MO"]
+    assert ma.markets_for("HK") == ["HK"]
+    with pytest.raises(ValueError, match="market must be 'all' or one of"):
+        ma.markets_for("CN")
+    assert ma.comparison_markets(["US", "HK", "MO"]) == ["US", "HK", "MO", "all"]
+    assert ma.comparison_markets(["HK"]) == ["HK"]
+
+
+def test_every_output_of_simulated_data_is_labelled(sim, fits, estimates, weekly):
+    comparison = ma.compare_by_market(weekly, ["HK"], 26)
+    frames = {
+        "calibration": ma.calibration_table(sim), "estimates": estimates,
+        "scenario": ma.ad_scenario(sim, fits, "week").summary,
+        "paths": ma.ad_scenario(sim, fits, "week").paths,
+        "comparison": comparison, "summary": ma.compare_summary(comparison),
+    }
+    for name, frame in frames.items():
+        assert frame.attrs.get("simulated") is True, name
+        assert frame["simulated"].astype(bool).all(), name
+
+
+def test_estimates_simulation_intervals_wald_and_bootstrap(sim, estimates, fits_boot):
+    """Without a bootstrap the intervals are Wald ones; with one, percentile ones (and
+    a peak interval from the Bass bootstrap)."""
+    bass = estimates[estimates["estimator"] == "Bass (NLS)"].set_index("market")
+    assert (bass["interval"] == "Wald").all()
+    assert (bass["p_lower"] < bass["p"]).all() and (bass["p"] < bass["p_upper"]).all()
+    assert bass["peak_lower"].isna().all()
+    truth = estimates[estimates["estimator"] == "simulation truth"]
+    assert (truth["interval"] == "assumed").all() and truth["p_lower"].isna().all()
+    boot = ma.estimates_by_market(fits_boot, M.true_parameters(sim, "week"), "week",
+                                  sim.launch).set_index(["market", "estimator"])
+    hk = boot.loc[("HK", "Bass (NLS)")]
+    assert hk["interval"] == "bootstrap"
+    assert hk["peak_lower"] <= hk["peak_period"] <= hk["peak_upper"]
+    table = ma.format_estimates(boot.reset_index())
+    assert table.columns[2] == "p (95% interval)"
+    assert re.fullmatch(r"\d\.\d{3} \(\d\.\d{3} to \d\.\d{3}\)", table.iloc[0, 2])
+
+
+def test_pq_facts_simulation_matches_the_estimates(estimates):
+    f = ma.pq_facts(estimates, list(M.MARKETS))
+    bass = estimates[estimates["estimator"] == "Bass (NLS)"].set_index("market")
+    assert f.p == {k: bass.loc[k, "p"] for k in M.MARKETS}
+    assert f.sfl_ratio == pytest.approx(0.38 / 0.03)
+    assert f.n_markets == 3 and f.market_word == "markets"
+    assert f.ratios == ", ".join(f"{bass.loc[k, 'q_over_p']:.1f} in {k}" for k in M.MARKETS)
+    assert 0 <= f.n_inside_bass <= 3 and 0 <= f.n_inside_gbm <= 3
+
+
+def _synthetic_estimates(rows: list[dict]) -> pd.DataFrame:
+    """Estimates in the layout of estimates_by_market: per market a Bass row (with
+    intervals), a GBM row and a truth row; p_year/q_year per year of 52 weeks."""
+    out = []
+    for r in rows:
+        for estimator, p, q, (plo, phi), (qlo, qhi) in (
+                ("Bass (NLS)", r["p"], r["q"], r["p_iv"], r["q_iv"]),
+                ("Generalized Bass", r["true_p"], r["true_q"], r["gbm_p_iv"], r["gbm_q_iv"]),
+                ("simulation truth", r["true_p"], r["true_q"], (np.nan,) * 2, (np.nan,) * 2)):
+            out.append({"market": r["market"], "estimator": estimator, "m": 100.0, "p": p,
+                        "p_lower": plo, "p_upper": phi, "q": q, "q_lower": qlo,
+                        "q_upper": qhi, "q_over_p": q / p, "p_year": 52 * p,
+                        "q_year": 52 * q, "peak_period": r.get("peak", 10.0),
+                        "peak_lower": r.get("peak_iv", (np.nan,) * 2)[0],
+                        "peak_upper": r.get("peak_iv", (np.nan,) * 2)[1],
+                        "peak_date": LAUNCH + pd.Timedelta(days=7 * r.get("peak", 10.0)),
+                        "interval": "Wald"})
+    return pd.DataFrame(out)
+
+
+def test_pq_facts_synthetic_phrase_choices():
+    """US: q/p = 5 (below 12.7), Bass p overstated, truth outside the Bass interval but
+    inside the GBM one; HK: q/p = 20 (above), truth inside both."""
+    est = _synthetic_estimates([
+        {"market": "US", "p": 0.02, "q": 0.10, "p_iv": (0.015, 0.025), "q_iv": (0.08, 0.12),
+         "true_p": 0.01, "true_q": 0.10, "gbm_p_iv": (0.005, 0.02), "gbm_q_iv": (0.05, 0.2)},
+        {"market": "HK", "p": 0.01, "q": 0.20, "p_iv": (0.005, 0.02), "q_iv": (0.1, 0.3),
+         "true_p": 0.01, "true_q": 0.20, "gbm_p_iv": (0.005, 0.02), "gbm_q_iv": (0.1, 0.3)},
+    ])
+    f = ma.pq_facts(est, ["US", "HK"])
+    assert f.versus_meta == "above it in HK; below it in US"
+    assert f.n_imitation == 2 and f.n_inside_bass == 1 and f.n_inside_gbm == 2
+    assert f.overstated_p.startswith("; in US the plain Bass fit overstates p")
+    # annualised p + q over the meta-analysis mean (0.41): 52*0.12/0.41 and 52*0.21/0.41
+    assert f.speed == f"{52 * 0.12 / 0.41:.0f}-{52 * 0.21 / 0.41:.0f}"
+    one = ma.pq_facts(est, ["HK"])
+    assert one.market_word == "market" and one.overstated_p == "."
+    assert one.versus_meta == "above it in HK"
+
+
+def test_peak_facts_synthetic_order_opening_and_bands():
+    est = _synthetic_estimates([
+        {"market": "US", "p": 0.02, "q": 0.1, "p_iv": (0.01, 0.03), "q_iv": (0.05, 0.2),
+         "true_p": 0.01, "true_q": 0.1, "gbm_p_iv": (0.01, 0.03), "gbm_q_iv": (0.05, 0.2),
+         "peak": 14.0, "peak_iv": (12.0, 16.5)},
+        {"market": "HK", "p": 0.01, "q": 0.2, "p_iv": (0.01, 0.03), "q_iv": (0.05, 0.3),
+         "true_p": 0.01, "true_q": 0.2, "gbm_p_iv": (0.01, 0.03), "gbm_q_iv": (0.05, 0.3),
+         "peak": 12.0},
+    ])
+    funnel = pd.DataFrame({"market": ["US", "HK", "all"], "opted_in": [90, 45, 135],
+                           "eventual_opt_ins": [100, 50, 150]})
+    f = ma.peak_facts(est, funnel, ["US", "HK"], "all", "week", LAUNCH)
+    assert f.opening.startswith("The simulated adoption rate peaks first in HK.")
+    assert f.peaks.index("HK after 12.0 weeks") < f.peaks.index("US after 14.0 weeks")
+    assert "95% interval 12.0-16.5 weeks" in f.peaks and f.peaks.count("interval") == 1
+    assert f.done_percent == pytest.approx(90.0) and f.where == "across the markets"
+    assert f.bass_peak == {"US": 14.0, "HK": 12.0}
+    one = ma.peak_facts(est, funnel, ["US"], "US", "week", LAUNCH)
+    assert one.opening == "The Bass fit places the peak of the simulated adoption rate in "
+    assert one.where == "in US" and one.done_percent == pytest.approx(90.0)
+
+
+# ---------------------------------------------------------------------------------------
+# The ad scenario
+# ---------------------------------------------------------------------------------------
+
+
+def test_scenario_truth_is_the_simulation_counterfactual_series(sim, fits):
+    result = ma.ad_scenario(sim, fits, "week")
+    alt = M.adoption_series(sim, "week", "continue")
+    s = result.summary.set_index(["market", "at"])
+    for k in (*M.MARKETS, "all"):
+        period = int(s.loc[(k, "checkpoint"), "period"])
+        cum = alt[(alt["market"] == k) & (alt["period"] == period)]["cum_opt_ins"].item()
+        assert s.loc[(k, "checkpoint"), f"true_{result.alternative}"] == cum
+    assert period == 13  # a quarter after launch, in weeks
+    assert s.loc[("all", "checkpoint"), "true_effect"] > 0  # continuing speeds adoption
+    assert np.isnan(s["effect_lower"]).all()  # no bootstrap, no interval
+    table = ma.format_scenario(result.summary, "week")
+    assert list(table.columns) == [*M.MARKETS, "all"]
+    assert table.index[0] == "effect by week 13 (31 May 2025), simulated"
+
+
+def test_scenario_facts_simulation_without_bootstrap(sim, fits):
+    result = ma.ad_scenario(sim, fits, "week")
+    f = ma.scenario_facts(result, "all")
+    row = result.summary.set_index(["market", "at"]).loc[("all", "checkpoint")]
+    assert set(f.numbers) == {"scenario_true_effect", "scenario_estimated_effect",
+                              "scenario_true_effect_horizon"}
+    assert f.numbers["scenario_true_effect"][0] == row["true_effect"]
+    assert "(all, continue instead of stop_ads; SIMULATED)" in f.numbers[
+        "scenario_true_effect"][1]
+    assert f.true_effect == ma.more_or_fewer(row["true_effect"])
+    assert f.checkpoint_day == "31 May 2025" and f.period == 13
+    assert f.world.startswith("the ads stop within weeks")
+    assert f.counterfactual == "Had the ads continued at their peak level"
+    assert f.interval == "" and f.verdict == "" and f.reading == "."
+    assert f.campaign == ". The campaign lasts a few weeks, "
+
+
+def _scenario(effects: dict[str, float], observed: str = "stop_ads") -> ma.ScenarioResult:
+    alt = "continue" if observed == "stop_ads" else "stop_ads"
+    rows = []
+    for at, period in (("checkpoint", 13), ("horizon", 52)):
+        rows.append({"market": "HK", "at": at, "period": period,
+                     "period_end": LAUNCH + pd.Timedelta(days=7 * period),
+                     "observed": 200.0, "true_effect": effects["true"],
+                     "estimated_effect": effects["estimate"],
+                     "effect_lower": effects["lower"], "effect_upper": effects["upper"]})
+    return ma.ScenarioResult(observed, alt, pd.DataFrame(), pd.DataFrame(rows), {})
+
+
+@pytest.mark.parametrize("effects, verdict", [
+    ({"true": 50.0, "estimate": 40.0, "lower": 10.0, "upper": 70.0},
+     ", an interval that contains the simulated effect"),
+    ({"true": 50.0, "estimate": 10.0, "lower": 1.0, "upper": 20.0},
+     ", an interval that misses the simulated effect"),
+])
+def test_scenario_facts_synthetic_interval_verdict(effects, verdict):
+    f = ma.scenario_facts(_scenario(effects), "HK")
+    assert f.verdict == verdict
+    assert f.interval.startswith(" (95% bootstrap interval +")
+    assert f.reading == ": read the interval, not the point estimate."
+    assert f.share == pytest.approx(25.0) and f.where == "in HK"
+    assert len(f.numbers) == 5
+
+
+def test_scenario_facts_synthetic_no_gbm_and_the_other_world():
+    nan = float("nan")
+    f = ma.scenario_facts(_scenario({"true": -23.0, "estimate": nan, "lower": nan,
+                                     "upper": nan}, observed="continue"), "HK")
+    assert f.estimate.startswith("The Generalized Bass model could not be fitted")
+    assert f.true_effect == "23 fewer opt-ins"
+    assert f.campaign == ". Placements barely change once the campaign has peaked, "
+    assert f.world == "the ads continue at their peak level"
+    assert set(f.numbers) == {"scenario_true_effect", "scenario_true_effect_horizon"}
+
+
+# ---------------------------------------------------------------------------------------
+# Model comparison
+# ---------------------------------------------------------------------------------------
+
+
+def test_forecast_origins_and_simulation_comparison(weekly):
+    assert ma.forecast_origins(52, 4) == [13, 17, 21, 25, 29, 33, 37, 41, 45, 48]
+    assert ma.forecast_origins(12, 4) == [6, 8]
+    comp = ma.compare_by_market(weekly, ["HK"], 4)
+    summary = ma.compare_summary(comp)
+    assert set(summary["model"]) == set(ma.MODEL_NAMES)
+    assert summary["best"].sum() >= 1
+    pivot = ma.compare_pivot(summary)
+    assert list(pivot.columns) == ["HK"] and pivot["HK"].str.contains(r"\*\*").any()
+
+
+def test_comparison_records_no_wall_clock_time(weekly):
+    """The comparison is recorded in the results: it must be the same on every run."""
+    first = ma.compare_by_market(weekly, ["MO"], 13)
+    assert "fit_seconds" not in first.columns
+    assert list(first.columns[:3]) == ["market", "origin", "model"]
+    pd.testing.assert_frame_equal(first, ma.compare_by_market(weekly, ["MO"], 13))
+
+
+def _comparison(origins: list[int], rmse: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [{"market": "HK", "origin": o, "model": m, "holdout_rmse": v[i]}
+            for i, o in enumerate(origins) for m, v in rmse.items()]
+    return pd.DataFrame(rows)
+
+
+def test_compare_facts_synthetic_origins_tie_and_failures():
+    nan = float("nan")
+    comp = _comparison([6, 10, 14], {"bass_nls": [nan, 2.0, 1.0], "logistic": [nan, 2.0, 1.0],
+                                     "gompertz": [3.0, 3.0, 3.0]})
+    f = ma.compare_facts(comp, ma.compare_summary(comp), "week")
+    assert f.origins == "from 3 forecast origins (weeks 6 to 14), " and f.pooled == "pooled "
+    assert f.winners == "Bass (NLS) in HK and logistic in HK"
+    assert f.coincide.startswith(" The Bass (NLS) and logistic fits coincide")
+    assert f.failures == (" 2 fits out of 9 failed, all at origins up to week 6, when the "
+                          "series does not yet identify the model.")
+    assert f.best_rmse == {"HK": pytest.approx(math.sqrt(2.5))}
+    one = _comparison([8], {"bass_nls": [1.0], "logistic": [2.0], "gompertz": [0.5]})
+    g = ma.compare_facts(one, ma.compare_summary(one), "month")
+    assert g.origins == "from the end of month 8, " and g.pooled == ""
+    assert g.winners == "Gompertz in HK" and g.coincide == "" and g.failures == ""
+
+
+def test_compare_facts_names_the_pooled_market():
+    comp = pd.concat([_comparison([6], {"bass_nls": [1.0], "logistic": [1.0]}),
+                      _comparison([6], {"bass_nls": [2.0], "logistic": [3.0]})
+                      .assign(market="all")])
+    f = ma.compare_facts(comp, ma.compare_summary(comp), "week")
+    assert f.winners == "Bass (NLS) in HK and all markets pooled and logistic in HK"
+
+
+# ---------------------------------------------------------------------------------------
+# Sentence helpers, input checks, plots
+# ---------------------------------------------------------------------------------------
+
+
+def test_sentence_helpers():
+    assert ma.join_words(["US"]) == "US"
+    assert ma.join_words(["US", "HK", "MO"]) == "US, HK and MO"
+    assert ma.more_or_fewer(469.4) == "469 more opt-ins"
+    assert ma.more_or_fewer(-1234.6, "merchants") == "1,235 fewer merchants"
+
+
+def test_bad_arguments_raise_value_error(weekly, sim):
+    with pytest.raises(ValueError, match="market"):
+        ma.fit_markets(weekly, ["CN"], 0, 1)
+    with pytest.raises(ValueError, match="bootstrap_draws"):
+        ma.fit_markets(weekly, ["HK"], -1, 1)
+    with pytest.raises(ValueError, match="seed"):
+        ma.fit_markets(weekly, ["HK"], 0, 1.5)
+    with pytest.raises(ValueError, match="holdout"):
+        ma.forecast_origins(52, 0)
+    with pytest.raises(ValueError, match="holdout"):
+        ma.forecast_origins(12, 8)
+    with pytest.raises(ValueError, match="at least one market"):
+        ma.ad_scenario(sim, {}, "week")
+
+
+def _stamped(ax) -> bool:
+    return any(t.get_text() == SIMULATED_LABEL for t in ax.texts)
+
+
+def test_plots_return_axes_stamped_as_simulated(sim, fits, fits_boot, metrics):
+    before = dict(matplotlib.rcParams)
+    axes = ma.plot_market_fits(fits, "week", axes=Figure().subplots(3, 1, sharex=True))
+    assert len(axes) == 3 and all(_stamped(ax) for ax in axes)
+    assert [ax.get_xlabel() for ax in axes] == ["", "", "weeks since launch"]
+    one = ma.plot_market_fits(fits_boot, "week", axes=[Figure().subplots()])
+    assert len(one[0].collections) == 1  # the bootstrap band
+    top, bottom = ma.plot_scenario(ma.ad_scenario(sim, fits, "week"), "all", "week",
+                                   axes=Figure().subplots(2, 1))
+    assert _stamped(top) and _stamped(bottom)
+    assert bottom.get_xlabel() == "weeks since launch (all markets)"
+    with pytest.raises(ValueError, match="no scenario paths"):
+        ma.plot_scenario(ma.ad_scenario(sim, fits, "week"), "CN", "week",
+                         axes=Figure().subplots(2, 1))
+    growth = ma.growth_comparison(metrics)
+    ax = ma.plot_growth(growth, sim.base, ax=Figure().subplots())
+    assert _stamped(ax) and len(ax.lines) == len(growth) + 1
+    assert not _stamped(ma.plot_growth(growth, ax=Figure().subplots()))  # published only
+    assert dict(matplotlib.rcParams) == before
+
+
+# ---------------------------------------------------------------------------------------
+# The notebook keeps only templates in its text cells
+# ---------------------------------------------------------------------------------------
+
+_LOGIC = (ast.If, ast.IfExp, ast.Compare, ast.BoolOp, ast.BinOp, ast.ListComp, ast.DictComp,
+          ast.SetComp, ast.GeneratorExp, ast.Lambda)
+
+
+def test_notebook_text_cells_keep_only_templates_and_res_number():
+    """Every ``txt-*`` cell of notebook 03 is: one ``f = ma.<name>_facts(...)``, loops or
+    calls of ``res.number`` only, and one ``md(...)``; no branch, comparison, arithmetic
+    or indexing beyond a per-market look-up ``f.<field>[k]`` (the computations live in
+    analysis.notebooks.merchant_adoption)."""
+    nb = nbformat.read(config.NOTEBOOKS_DIR / "03_merchant_adoption.ipynb", 4)
+    cells = [c for c in nb.cells if c.cell_type == "code"
+             and re.search(r"^#\| label: txt-", c.source, re.M)]
+    assert len(cells) == 6
+    for cell in cells:
+        label = re.search(r"^#\| label: (\S+)", cell.source, re.M).group(1)
+        tree = ast.parse(cell.source)
+        first, *middle, last = tree.body
+        assert isinstance(first, ast.Assign) and ast.unparse(first.value).startswith("ma."), label
+        assert isinstance(last, ast.Expr) and ast.unparse(last.value.func) == "md", label
+        for stmt in middle:
+            if isinstance(stmt, ast.For):  # over the markets or over a field of the facts
+                source = ast.unparse(stmt.iter)
+                assert source == "markets" or source.startswith("f."), (label, source)
+                body = stmt.body
+            else:
+                body = [stmt]
+            calls = [n for b in body for n in ast.walk(b) if isinstance(n, ast.Call)]
+            assert calls and all(ast.unparse(n.func) == "res.number" for n in calls), label
+        for node in ast.walk(tree):
+            assert not isinstance(node, _LOGIC), (label, ast.unparse(node))
+            if isinstance(node, ast.Subscript):
+                assert re.fullmatch(r"f\.\w+\[\w+\]", ast.unparse(node)), (label, ast.unparse(node))
+
+
+def test_source_notebook_is_committed_without_outputs():
+    nb = nbformat.read(config.NOTEBOOKS_DIR / "03_merchant_adoption.ipynb", 4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None

@@ -97,6 +97,15 @@ constant variance. With count noise whose variance follows the level (Poisson) t
 out somewhat narrow for ``m`` (and, for the GBM, ``p``): in simulation checks run while
 writing this module (Poisson noise, 60-200 replicates) the nominal 95 % intervals on
 ``m`` covered roughly 75-90 %; with Gaussian noise coverage was about 90-94 %.
+Every interval is named by its coverage, ``level`` (0.95 means a 95 % interval), in
+``summary``, ``bootstrap`` and :class:`BootstrapResult` alike.
+
+Input. Adoptions are per-period counts for periods ``1..T``, read by position: an array,
+or a Series. A Series indexed by dates (``DatetimeIndex`` or ``PeriodIndex``) must
+therefore be sorted, without duplicated dates and without gaps (a fixed step of days or
+of calendar months); otherwise the fit raises ``ValueError`` naming the first offending
+date instead of fitting the wrong curve. A constant series carries no diffusion signal
+and is refused too (left alone, the fit would end on the edge of the parameter box).
 
 Layout (after pymc-marketing ``bass/model.py``): pure curve functions, then fit
 functions returning :class:`FitResult`, then thin estimator classes following

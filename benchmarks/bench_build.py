@@ -74,9 +74,10 @@ def main() -> int:
         runner = [t for t, ln in lines if "[runner]" in ln]
         install = runner[0] if runner else float("nan")
         notebooks_done = runner[-1] if runner else float("nan")
-        per_nb = [ln for _, ln in lines if re.search(r"\[runner\] \S+ (done|up to date)", ln)]
+        per_nb = [ln for _, ln in lines
+                  if re.search(r"\[runner\] .*: (done in|up to date)", ln)]
         again, again_lines, _ = timed_make(clone, [*extra, "report"], env)
-        executed_again = [ln for _, ln in again_lines if "[runner]" in ln and "done" in ln]
+        executed_again = [ln for _, ln in again_lines if "[runner]" in ln and "done in" in ln]
         print()
         print(f"commit {commit}, {os.cpu_count()} cores, make {' '.join(extra) or '(defaults)'}")
         print(f"cold make report          {total:6.1f} s")

@@ -350,3 +350,28 @@ def test_normalise_executed_removes_paths_and_times(monkeypatch, tmp_path):
     assert nb.metadata["papermill"]["output_path"] == "build/notebooks/x.ipynb"
     assert nb.cells[1]["id"] == "injected-parameters"
     assert runner.scrub_text(f"{root}mainframe/x") == f"{root}mainframe/x"  # not a prefix
+
+
+@pytest.mark.slow
+def test_two_notebooks_of_one_directory_at_once(setup):
+    """`make -j`: two kernels started from one directory at the same time. (Their IPC
+    sockets once had the same relative name: the kernels answered each other.)"""
+    names = ("00_sources", "03_merchant_adoption")
+    procs = []
+    for name in names:
+        marker = setup["tmp"] / f"{name}.pid"
+        nb = tiny_notebook(setup["tmp"], [sleeper(marker, 3)], name=name)
+        procs.append(subprocess.Popen(
+            runner_cmd(nb, setup["build"] / "notebooks" / f"{name}.ipynb", name=name),
+            env=setup["env"], text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "Invalid Signature" not in err and "ERROR" not in err
+    pids = {(setup["tmp"] / f"{n}.pid").read_text() for n in names}
+    assert len(pids) == 2
+    for name in names:
+        results = json.loads((setup["build"] / "results" / f"{name}.json").read_text())
+        assert results["notebook"] == name
+    assert not leftovers(setup["build"])
+    assert not list((setup["tmp"] / "notebooks").glob("kernel*"))

@@ -63,6 +63,7 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -356,15 +357,34 @@ def _engine_class():
     from traitlets import default
 
     class IPCKernelManager(AsyncKernelManager):
-        """Kernel over Unix sockets: no TCP port, no 'running over TCP' warning."""
+        """Kernel over Unix sockets: no TCP port, no 'running over TCP' warning.
+
+        The sockets live in a private directory of this run (``socket_dir``, short so that
+        the path fits a Unix socket name): with the default relative name two kernels
+        started in one directory, as ``make -j`` does, would bind the same sockets."""
+
+        socket_dir: str = ""
 
         @default("transport")
         def _transport_default(self):
             return "ipc"
 
+        @default("ip")
+        def _ip_default(self):
+            return str(Path(self.socket_dir) / "kernel")
+
     class Engine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, run_state=None, **kwargs):
+            sockets = tempfile.mkdtemp(prefix="analysis-kernel-")
+            manager = type("RunKernelManager", (IPCKernelManager,), {"socket_dir": sockets})
+            try:
+                return cls._execute(nb_man, kernel_name, run_state, manager, **kwargs)
+            finally:
+                shutil.rmtree(sockets, ignore_errors=True)
+
+        @classmethod
+        def _execute(cls, nb_man, kernel_name, run_state, manager, **kwargs):
             state: _RunState = run_state
             state.cells = code_cell_map(nb_man.nb.cells)
             cell_start, cell_complete = nb_man.cell_start, nb_man.cell_complete
@@ -384,7 +404,7 @@ def _engine_class():
                 return cell_complete(cell, cell_index, **kw)
 
             nb_man.cell_start, nb_man.cell_complete = on_start, on_complete
-            kwargs.setdefault("kernel_manager_class", IPCKernelManager)
+            kwargs.setdefault("kernel_manager_class", manager)
             kwargs.setdefault("record_timing", False)
             # Kill the kernel once done (or interrupted) instead of interrupting it first:
             # an interrupted kernel prints a traceback of its own while it shuts down.

@@ -65,7 +65,7 @@ unit = period_unit
 res.table("series", series, "SIMULATED opt-ins and first orders per period, by market")
 res.table("truth", for_results(truth),
           "the simulation's assumed (true) diffusion parameters per period")
-series[series["market"].isin(markets)].head()
+print(series[series["market"].isin(markets)].head().to_string())  # plain text, not HTML
 
 # %% [markdown]
 # ## What the simulation is calibrated to

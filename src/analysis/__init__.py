@@ -1,19 +1,26 @@
 """Research package for the January 2025 RedNote (Xiaohongshu) "TikTok refugee" episode.
 
-Modules, one model family each:
+The package map (layers, lowest first; imports only point down, tests/test_layers.py):
 
-- :mod:`analysis.config`     -- every path the project uses (the only place paths live)
-- :mod:`analysis.data.sources`    -- the curated published figures and their schema
-- :mod:`analysis.pipeline.params`     -- typed parameter schemas for the notebooks
-- :mod:`analysis.pipeline.runner`     -- papermill execution of the notebooks
-- :mod:`analysis.pipeline.results`    -- machine-readable key results written by notebooks
-- :mod:`analysis.pipeline.provenance` -- commit, parameters, checksums and versions of a build
-- :mod:`analysis.pipeline.render`     -- Quarto rendering, or the pandoc + typst fallback
-- :mod:`analysis.data.cohorts`    -- DAU and cohort tables from activity logs (DuckDB)
-- :mod:`analysis.simulation.users`   -- the simulated activity panel (labelled simulated)
-- :mod:`analysis.models.retention`  -- sBG, BdW and simple retention curves
-- :mod:`analysis.models.forecast`   -- DAU forecasters and Prophet-style backtests
-- :mod:`analysis.models.adoption`   -- Bass diffusion and relatives
+- :mod:`analysis.config`        every path of the project (the only place paths live)
+- :mod:`analysis._io`           as_date, write_json_atomic, sha256, record_read, files_read
+- :mod:`analysis.models`        pure estimators, importing nothing of the project but
+  ``models._estimator`` (one protocol, one NotFittedError, one interval keyword ``level``):
+  ``retention`` (sBG, BdW and simple curves; split into ``_retention_data``,
+  ``_retention_likelihood`` and ``_retention_intervals``), ``bgbb`` (BG/BB), ``forecast``
+  (DAU forecasters, Prophet-style backtests), ``adoption`` (Bass and relatives)
+- :mod:`analysis.data`          what exists: ``sources`` (curated published figures),
+  ``cohorts`` (the DuckDB cohort engine), ``activity`` (frequency/recency patterns)
+- :mod:`analysis.simulation`    what we invent, labelled SIMULATED: ``users`` (the activity
+  simulator), ``panel`` (the calibrated panel as one frozen ``Panel``), ``merchants``
+- :mod:`analysis.pipeline`      ``params`` -> ``runner`` -> ``results`` -> ``provenance`` ->
+  ``render`` (with ``templates/`` and ``filters/``); knows no domain
+- :mod:`analysis.notebooks`     one helper module per notebook, named after it:
+  ``sources`` (00), ``retention`` (01), ``dau_forecast`` (02), ``merchant_adoption`` (03),
+  and ``common`` (Markdown outputs, number formats, the figure theme, shared shaping)
+
+This file imports nothing, so that a notebook's make dependency file lists exactly the
+modules it used.
 """
 
 __version__ = "0.1.0"

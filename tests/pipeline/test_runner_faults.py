@@ -375,3 +375,12 @@ def test_two_notebooks_of_one_directory_at_once(setup):
         assert results["notebook"] == name
     assert not leftovers(setup["build"])
     assert not list((setup["tmp"] / "notebooks").glob("kernel*"))
+
+
+@pytest.mark.slow
+def test_precompile_for_make_install():
+    proc = run([PY, "-m", "analysis.pipeline.runner", "--precompile"])
+    assert proc.returncode == 0, proc.stderr
+    assert "[install] byte-compiled" in proc.stderr
+    missing = run([PY, "-m", "analysis.pipeline.runner"])
+    assert missing.returncode == 2 and "the notebook is required" in missing.stderr

@@ -254,3 +254,39 @@ def test_sigint_to_the_process_group_during_rendering(tmp_path, through_make):
     # the lock went with the process: the next render is not blocked
     with BuildLock(p["build"] / "notebooks" / ".locks" / "build.lock", "build", timeout=0):
         pass
+
+
+@pytest.mark.slow
+def test_two_make_reports_at_once(tmp_path):
+    """Two `make report` in one tree used to delete each other's notebook and PDF."""
+    from conftest import leftovers, tiny_notebook
+
+    p = make_project(tmp_path, "\nFine text.\n")
+    shutil.rmtree(p["root"] / "notebooks")
+    tiny_notebook(p["root"], ["#| label: nap\nimport time\ntime.sleep(3)"])
+    (p["root"] / "params").mkdir()
+    shutil.copy(config.PARAMS_DIR / "00_sources.yaml", p["root"] / "params")
+    makes = [subprocess.Popen(p["make"], cwd=p["root"], env=p["env"], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    logs = []
+    for proc in makes:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out + err
+        logs.append(out + err)
+    both = "\n".join(logs)
+    assert both.count("00_sources: done in") == 1, both  # executed once, not twice
+    assert "is locked by pid" in both and "up to date by content" in both
+    executed = p["build"] / "notebooks" / "00_sources.ipynb"
+    assert nbformat.read(executed, as_version=4).metadata["papermill"]["parameters"]
+    assert (p["build"] / "results" / "00_sources.json").is_file()
+    assert (p["out"] / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert "A test report" in (p["out"] / "report.html").read_text()
+    assert (p["out"] / "notebooks" / "00_sources.html").is_file()
+    assert not leftovers(p["build"]) and not staging_left(p)
+    # the dependency file names make's own target, so make sees its prerequisites
+    depfile = (p["build"] / "notebooks" / "00_sources.d").read_text()
+    assert depfile.startswith("build/notebooks/00_sources.ipynb: ")
+    again = subprocess.run(p["make"], cwd=p["root"], env=p["env"], capture_output=True,
+                           text=True)
+    assert again.returncode == 0 and "[runner]" not in again.stdout + again.stderr

@@ -753,11 +753,21 @@ def _keep_failed(running: Path, output: Path) -> Path:
     return failed
 
 
+def _make_name(path: Path) -> str:
+    """A path as make, running in the current directory, names it."""
+    path = Path(path).resolve()
+    cwd = Path.cwd().resolve()
+    return path.relative_to(cwd).as_posix() if path.is_relative_to(cwd) else path.as_posix()
+
+
 def _depfile_text(output: Path, results: dict) -> str:
-    """Make rules: the executed notebook depends on what it actually imported and read."""
+    """Make rules: the executed notebook depends on what it actually imported and read.
+
+    Paths are named as make names them from the directory it runs the runner in (the
+    project root for the Makefile), so that the rules attach to make's own target."""
     prov = results["provenance"]
-    deps = [relative(locate(d)) for d in [*prov["modules"], *prov["files_read"]]]
-    target = relative(output)
+    deps = [_make_name(locate(d)) for d in [*prov["modules"], *prov["files_read"]]]
+    target = _make_name(output)
     lines = [f"{target}: " + " \\\n  ".join(deps), ""]
     # An empty rule per dependency, so that a deleted module does not break make.
     lines += [f"{d}:" for d in deps]

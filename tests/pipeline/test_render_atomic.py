@@ -290,3 +290,14 @@ def test_two_make_reports_at_once(tmp_path):
     again = subprocess.run(p["make"], cwd=p["root"], env=p["env"], capture_output=True,
                            text=True)
     assert again.returncode == 0 and "[runner]" not in again.stdout + again.stderr
+
+
+def test_staging_of_a_killed_render_is_removed(tmp_path, isolated):
+    p = project(tmp_path, "\nFine text.\n")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = p["reports"] / f"._output.staging-{dead.pid}-abcd"
+    stale.mkdir()
+    (stale / "000-report.html").write_text("half a render")
+    render.render(reports_dir=p["reports"], engine="pandoc", notebooks=False)
+    assert not stale.exists() and not staging_left(p)

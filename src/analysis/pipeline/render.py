@@ -327,9 +327,21 @@ class Staging:
     def __init__(self, out_dir: Path):
         self.out_dir = Path(out_dir)
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.dir = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.staging-",
+        self._remove_stale()
+        self.dir = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.staging-{os.getpid()}-",
                                          dir=self.out_dir.parent))
         self.files: list[tuple[Path, Path]] = []
+
+    def _remove_stale(self) -> None:
+        """Staging directories of renders that were killed (their process is gone)."""
+        for old in self.out_dir.parent.glob(f".{self.out_dir.name}.staging-*"):
+            try:
+                pid = int(old.name.rsplit(".staging-", 1)[1].split("-", 1)[0])
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                shutil.rmtree(old, ignore_errors=True)
+            except (ValueError, IndexError, PermissionError):
+                continue
 
     def add(self, src: Path, dest: Path) -> Path:
         staged = self.dir / f"{len(self.files):03d}-{dest.name}"

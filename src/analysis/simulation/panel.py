@@ -19,6 +19,7 @@ helper is handed the path, the scale and the market one by one.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -60,7 +61,7 @@ def ensure_panel(scale: float = DEFAULT_SCALE, seed: int = simulate.DEFAULT_SEED
         calibration = simulate.calibrate(simulate.anchors_from_published(metrics))
         simulate.simulate_panel(calibration, scale=scale, seed=seed, out_dir=out,
                                 progress=progress)
-        tmp = stamp.with_name(f".{stamp.name}.tmp")
+        tmp = stamp.with_name(f".{stamp.name}.tmp-{os.getpid()}")
         tmp.write_text(figures_sha + "\n")
         tmp.replace(stamp)
     record_read(path)

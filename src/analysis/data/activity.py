@@ -86,6 +86,7 @@ from analysis.data.cohorts import (
     _connect,
     _date_sql,
     _open,
+    _refuse_empty_or_null,
 )
 
 __all__ = [
@@ -180,14 +181,7 @@ def _users_sql(
     n_rows, n_user, n_date, lo, hi = q(
         f'SELECT count(*), count("user_id"), count({d}), min({d}), max({d}) FROM {src.sql}'
     ).fetchone()
-    if n_rows == 0:
-        raise CohortInputError(f"empty activity log (0 rows){where}")
-    if n_user < n_rows:
-        raise CohortInputError(f"{n_rows - n_user} of {n_rows} events have a null user_id{where}")
-    if n_date < n_rows:
-        raise CohortInputError(
-            f"{n_rows - n_date} of {n_rows} events have a null {date_column}{where}"
-        )
+    _refuse_empty_or_null(n_rows, n_user, n_date, date_column, where)
     first = as_date(start) if start is not None else as_date(lo)
     last = as_date(end) if end is not None else as_date(hi)
     if last < first:

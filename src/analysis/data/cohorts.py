@@ -347,6 +347,19 @@ class _Result:
     by_key: dict[object, _Counts]
 
 
+
+def _refuse_empty_or_null(n_rows: int, n_user: int, n_date: int, date_column: str,
+                          where: str) -> None:
+    """CohortInputError for an empty log or events with a null user id or date."""
+    if n_rows == 0:
+        raise CohortInputError(f"empty activity log (0 rows){where}")
+    if n_user < n_rows:
+        raise CohortInputError(f"{n_rows - n_user} of {n_rows} events have a null user_id{where}")
+    if n_date < n_rows:
+        raise CohortInputError(
+            f"{n_rows - n_date} of {n_rows} events have a null {date_column}{where}"
+        )
+
 def _run(
     source,
     *,
@@ -402,14 +415,7 @@ def _run_on(con, source, want, cohort, by_market, as_of) -> _Result:  # noqa: C9
         + (f"count({inst}) " if has_install else "0 ")
         + f"FROM {src.sql}"
     ).fetchone()
-    if n_rows == 0:
-        raise CohortInputError(f"empty activity log (0 rows){where}")
-    if n_user < n_rows:
-        raise CohortInputError(f"{n_rows - n_user} of {n_rows} events have a null user_id{where}")
-    if n_date < n_rows:
-        raise CohortInputError(
-            f"{n_rows - n_date} of {n_rows} events have a null event_date{where}"
-        )
+    _refuse_empty_or_null(n_rows, n_user, n_date, "event_date", where)
     if by_market and n_market < n_rows:
         raise CohortInputError(f"{n_rows - n_market} of {n_rows} events have a null market{where}")
     if has_install and want == "cohorts" and cohort == "install" and n_inst < n_rows:

@@ -86,6 +86,7 @@ from analysis.data.cohorts import (
     _connect,
     _date_sql,
     _open,
+    _popcount_sql,
     _refuse_empty_or_null,
 )
 
@@ -227,7 +228,7 @@ def _users_sql(
             if a >= b:
                 continue
             mask = ((1 << b) - 1) ^ ((1 << a) - 1)
-            parts.append(f"bit_count(w{j} & CAST({mask} AS UBIGINT))")
+            parts.append(_popcount_sql(f"w{j} & CAST({mask} AS UBIGINT)"))
         return " + ".join(parts) if parts else "0"
 
     cal = e - p0  # relative index of the last calibration period

@@ -384,7 +384,18 @@ def _run(
 
 def _ctz_sql(x: str) -> str:
     """Index of the lowest set bit of UBIGINT ``x`` (NULL when x = 0)."""
-    return f"(CASE WHEN {x} = 0 THEN NULL ELSE bit_count(xor({x}, {x} - 1)) - 1 END)"
+    return f"(CASE WHEN {x} = 0 THEN NULL ELSE {_popcount_sql(f'xor({x}, {x} - 1)')} - 1 END)"
+
+
+def _popcount_sql(x: str) -> str:
+    """Set bits of UBIGINT ``x`` as an INTEGER.
+
+    DuckDB types ``bit_count`` by its argument's width (TINYINT in 1.x, SMALLINT in 2.x)
+    and a small literal added to it as the same type, so ``64 + bit_count(x)`` overflowed
+    INT8 whenever ``x`` had all 64 bits set (a user whose last day is bit 63 of word 1:
+    issue 14). Casting here keeps every offset arithmetic in INTEGER.
+    """
+    return f"CAST(bit_count({x}) AS INTEGER)"
 
 
 def _run_on(con, source, want, cohort, by_market, as_of) -> _Result:  # noqa: C901
@@ -491,7 +502,7 @@ def _run_on(con, source, want, cohort, by_market, as_of) -> _Result:  # noqa: C9
             cols = ", ".join(f"s{j} | (s{j} >> {sh}) AS s{j}" for j in range(k))
             sub = f"SELECT * REPLACE ({cols}) FROM ({sub})"
         last = " ".join(
-            f"WHEN s{j} <> 0 THEN {j * _WORD} + bit_count(s{j}) - 1" for j in reversed(range(k))
+            f"WHEN s{j} <> 0 THEN {j * _WORD} + {_popcount_sql(f's{j}')} - 1" for j in reversed(range(k))
         )
         q(
             f"CREATE TEMP TABLE agg2 AS SELECT * EXCLUDE ({', '.join(f's{j}' for j in range(k))}), "

@@ -187,7 +187,7 @@ def test_sources_parquet_glob_string_ids_and_timestamps(tmp_path):
     n = 400
     df = pd.DataFrame({
         "user_id": [f"u{i}" for i in rng.integers(0, 60, n)],
-        "ts": pd.Timestamp("2025-01-01", tz="UTC")
+        "ts": pd.Timestamp("2025-01-01")  # naive local times (aware ones need a zone)
               + pd.to_timedelta(rng.integers(0, 90 * 24 * 3600, n), unit="s"),
     })  # fmt: skip
     ref = _reference_user_activity(df, "week", end="2025-03-23", date_column="ts")

@@ -81,11 +81,15 @@ from analysis._io import as_date
 # spill directory, globs and directories, date coercion, error messages). Reusing them
 # keeps the two summaries of the same log consistent.
 from analysis.data.cohorts import (
+    _MONDAY,
+    PERIODS,
     CohortInputError,
     _check_columns,
     _connect,
     _date_sql,
     _open,
+    _period_index,
+    _period_index_sql,
     _popcount_sql,
     _refuse_empty_or_null,
 )
@@ -97,9 +101,7 @@ __all__ = [
     "user_activity",
 ]
 
-PERIODS = ("day", "week", "month")
 _EPOCH = dt.date(1970, 1, 1)
-_MONDAY = dt.date(1970, 1, 5)  # the first Monday after the epoch: week 0 starts here
 _WORD = 64
 PATTERN_COLUMNS = ("birth", "frequency", "recency", "n_periods", "weights")
 
@@ -117,9 +119,7 @@ def _period_of(day: dt.date, period: str) -> int:
     """Index of the period containing ``day`` (the SQL of :func:`_period_sql`, in Python)."""
     if period == "day":
         return (day - _EPOCH).days
-    if period == "week":
-        return (day - _MONDAY).days // 7  # Python's // floors, like the SQL below
-    return day.year * 12 + day.month - 1
+    return _period_index(day, period)
 
 
 def _last_whole_period(day: dt.date, period: str) -> int:
@@ -132,12 +132,7 @@ def _period_sql(d: str, period: str) -> str:
     """SQL for the period index (BIGINT) of the DATE expression ``d``."""
     if period == "day":
         return f"CAST({d} - DATE '{_EPOCH}' AS BIGINT)"
-    if period == "week":
-        x = f"CAST({d} - DATE '{_MONDAY}' AS BIGINT)"
-        # DuckDB's // truncates towards zero; subtract the floored remainder first so that
-        # days before 1970-01-05 land in the right week.
-        return f"(({x} - ((({x}) % 7) + 7) % 7) // 7)"
-    return f"(CAST(year({d}) AS BIGINT) * 12 + month({d}) - 1)"
+    return _period_index_sql(d, period)
 
 
 def _period_start_sql(p: str, period: str) -> str:

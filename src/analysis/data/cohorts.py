@@ -109,6 +109,7 @@ import pandas as pd
 
 from analysis import config
 from analysis._io import as_date
+from analysis.data.events import EventLog
 
 __all__ = [
     "CohortInputError",
@@ -259,6 +260,16 @@ class _Src:
 
 
 def _open(con, source) -> _Src:
+    if isinstance(source, EventLog):
+        if not source._types:
+            raise CohortInputError("an EventLog must come from analysis.data.events.read_event_log")
+        sql, where = source.select_sql(con), source.where
+        columns = {"user_id": source._types[source.user_column], "event_date": "DATE"}
+        if source.market_column:
+            columns["market"] = "VARCHAR"
+        if source.install_column:
+            columns["install_date"] = "DATE"
+        return _Src(sql=sql, where=where, columns=columns)
     if isinstance(source, pd.DataFrame):
         con.register("_events_df", source)
         where = " in the DataFrame"
@@ -308,6 +319,13 @@ def _date_sql(col: str, typ: str, where: str) -> str:
     q = f'"{col}"'
     if typ == "DATE":
         return q
+    if typ == "TIMESTAMP WITH TIME ZONE":
+        raise CohortInputError(
+            f"column {col!r}{where} holds time-zone-aware timestamps, which have no calendar "
+            "day until a zone is chosen; read the log with "
+            "analysis.data.events.read_event_log(..., timezone='America/New_York') (or "
+            "convert: df[col].dt.tz_convert(zone).dt.tz_localize(None))"
+        )
     if typ.startswith("TIMESTAMP") or typ in ("VARCHAR", "STRING"):
         return f"CAST({q} AS DATE)"
     if typ in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"):
@@ -369,17 +387,113 @@ def _run(
     as_of=None,
     memory_limit: str | None = None,
     threads: int | None = None,
+    period: str = "day",
 ) -> _Result:
     if cohort not in ("first_active", "install"):
         raise ValueError(f"cohort must be 'first_active' or 'install', not {cohort!r}")
+    if period not in PERIODS:
+        raise ValueError(f"cohort_period must be one of {PERIODS}, not {period!r}")
     # Arguments are checked before DuckDB sees them, so that a mistake names the argument
     # (DuckDB would raise its own ParserException, pandas a DateParseError).
     as_of = _check_as_of(as_of)
     con = _connect(_check_memory_limit(memory_limit), _check_threads(threads))
     try:
-        return _run_on(con, source, want, cohort, by_market, as_of)
+        src = _open(con, source)
+        if period != "day":
+            src, as_of = _in_periods(con, src, period, as_of)
+        return _run_on(con, src, want, cohort, by_market, as_of)
     finally:
         con.close()
+
+
+# ---------------------------------------------------------------------------- periods
+#
+# Weekly and monthly cohorts reuse the daily engine on period numbers: every date is
+# replaced by the period it falls in (weeks start on Monday), written as the day
+# 1970-01-01 + period index, so that "day" n of the engine is period n. The last period
+# counted is the last one that is complete on the window's end (a half-observed month
+# would read as a drop in retention), and the results are mapped back to each period's
+# first day.
+
+PERIODS = ("day", "week", "month")
+_MONDAY = dt.date(1970, 1, 5)  # week 0 starts on the first Monday after the epoch
+
+
+def _period_index_sql(d: str, period: str) -> str:
+    if period == "week":
+        x = f"CAST({d} - DATE '{_MONDAY}' AS BIGINT)"
+        return f"(({x} - ((({x}) % 7) + 7) % 7) // 7)"  # floor division for days < 1970-01-05
+    return f"(CAST(year({d}) AS BIGINT) * 12 + month({d}) - 1)"
+
+
+def _period_index(day: dt.date, period: str) -> int:
+    if period == "week":
+        return (day - _MONDAY).days // 7
+    return day.year * 12 + day.month - 1
+
+
+def _period_start(index: np.ndarray, period: str) -> np.ndarray:
+    """First day (datetime64[ns]) of each period index."""
+    index = np.asarray(index, dtype=np.int64)
+    if period == "week":
+        return (np.datetime64(_MONDAY, "D") + (7 * index).astype("timedelta64[D]")).astype(
+            "datetime64[ns]")
+    months = (index - 1970 * 12).astype("timedelta64[M]")
+    return (np.datetime64("1970-01", "M") + months).astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def _in_periods(con, src: _Src, period: str, as_of):
+    """``src`` with dates replaced by period numbers, and the matching ``as_of``."""
+    ev = _date_sql("event_date", src.columns["event_date"], src.where)
+    try:
+        hi = con.execute(f"SELECT max({ev}) FROM {src.sql}").fetchone()[0]
+    except duckdb.Error as e:
+        raise CohortInputError(f"cannot read the activity log{src.where}: {e}") from e
+    if hi is None:
+        raise CohortInputError(f"empty activity log (0 rows){src.where}")
+    hi = as_date(hi)
+    if as_of is not None and hi > as_of:
+        n_after = con.execute(f"SELECT count(*) FROM {src.sql} WHERE {ev} > DATE '{as_of}'").fetchone()[0]
+        raise CohortInputError(
+            f"{n_after} event(s) are dated after as_of={as_of} (latest event_date {hi}){src.where}")
+    end = as_of or hi
+    if end > dt.date.today():
+        raise CohortInputError(f"events are dated in the future (latest event_date {hi}){src.where}")
+    last = _period_index(end, period)
+    if _period_index(end + dt.timedelta(days=1), period) == last:
+        last -= 1  # the period holding `end` is not complete yet
+    cols = [f"DATE '{_EPOCH}' + CAST({_period_index_sql(ev, period)} AS INTEGER) AS event_date"]
+    if "install_date" in src.columns:
+        inst = _date_sql("install_date", src.columns["install_date"], src.where)
+        cols.append(f"DATE '{_EPOCH}' + CAST({_period_index_sql(inst, period)} AS INTEGER) "
+                    "AS install_date")
+    names = [c for c in ("event_date", "install_date") if c in src.columns]
+    n_whole = con.execute(f"SELECT count(*) FROM {src.sql} WHERE "
+                          f"{_period_index_sql(ev, period)} <= {last}").fetchone()[0]
+    if n_whole == 0:
+        raise CohortInputError(
+            f"no event falls in a complete {period} (the window ends {end}, inside the only "
+            f"{period} with events){src.where}")
+    sql = (f"(SELECT * REPLACE ({', '.join(cols)}) FROM {src.sql} "
+           f"WHERE {_period_index_sql(ev, period)} <= {last})")
+    columns = {**src.columns, **{c: "DATE" for c in names}}
+    return _Src(sql=sql, where=src.where, columns=columns), _EPOCH + dt.timedelta(days=last)
+
+
+def _spark_engine():
+    try:
+        from analysis.data import _spark
+    except ImportError as e:  # pragma: no cover - depends on the installation
+        raise ImportError(
+            f"engine='spark' needs pyspark and a Java runtime: pip install -e '.[spark]' "
+            f"(and e.g. Debian's openjdk-17-jre-headless); {e}") from e
+    return _spark
+
+
+def _check_engine(engine: str) -> str:
+    if engine not in ("duckdb", "spark"):
+        raise ValueError(f"engine must be 'duckdb' or 'spark', not {engine!r}")
+    return engine
 
 
 def _ctz_sql(x: str) -> str:
@@ -399,7 +513,7 @@ def _popcount_sql(x: str) -> str:
 
 
 def _run_on(con, source, want, cohort, by_market, as_of) -> _Result:  # noqa: C901
-    src = _open(con, source)
+    src = source if isinstance(source, _Src) else _open(con, source)
     need = list(REQUIRED_COLUMNS)
     if by_market:
         need.append("market")
@@ -621,6 +735,7 @@ def daily_active_users(
     as_of=None,
     memory_limit: str | None = None,
     threads: int | None = None,
+    engine: Literal["duckdb", "spark"] = "duckdb",
 ) -> pd.DataFrame:
     """Distinct active users per calendar day.
 
@@ -642,6 +757,10 @@ def daily_active_users(
         ``DEFAULT_MEMORY_LIMIT``.
     threads : int, optional
         DuckDB threads, at least 1; default the usable cores.
+    engine : {"duckdb", "spark"}
+        ``"spark"`` runs the same definition on Apache Spark
+        (:mod:`analysis.data._spark`; the source may then also be a Spark table name or
+        DataFrame; ``memory_limit`` and ``threads`` are the cluster's business).
 
     Returns
     -------
@@ -657,6 +776,8 @@ def daily_active_users(
     ValueError
         An ``as_of``, ``memory_limit`` or ``threads`` of the wrong form, named.
     """
+    if _check_engine(engine) == "spark":
+        return _spark_engine().daily_active_users(source, by_market, as_of=_check_as_of(as_of))
     res = _run(
         source,
         want="dau",
@@ -686,6 +807,8 @@ def cohort_table(
     as_of=None,
     memory_limit: str | None = None,
     threads: int | None = None,
+    cohort_period: Literal["day", "week", "month"] = "day",
+    engine: Literal["duckdb", "spark"] = "duckdb",
 ) -> pd.DataFrame:
     """Dense cohort x age table of active users.
 
@@ -699,8 +822,15 @@ def cohort_table(
         ``install_date``.
     by_market : bool
         Cohorts per market (a user is a ``(market, user_id)`` pair).
-    as_of, memory_limit, threads
+    as_of, memory_limit, threads, engine
         As in :func:`daily_active_users`.
+    cohort_period : {"day", "week", "month"}
+        The unit of cohorts and ages. With ``"week"`` (weeks start on Monday) or
+        ``"month"`` a cohort is the period of the user's first activity (or install),
+        ``active_users`` counts the users active on any day of the period, the age
+        column is ``age_weeks`` / ``age_months`` and ``cohort_date`` is the period's
+        first day. Only complete periods are counted: the period holding the window's
+        end (``as_of``, else the latest event) is left out unless that day is its last.
 
     Returns
     -------
@@ -718,6 +848,9 @@ def cohort_table(
         As :func:`daily_active_users`; also for install cohorts: missing, null or
         multi-valued ``install_date``.
     """
+    if _check_engine(engine) == "spark":
+        return _spark_engine().cohort_table(source, cohort, by_market, as_of=_check_as_of(as_of),
+                                            cohort_period=cohort_period)
     res = _run(
         source,
         want="cohorts",
@@ -726,6 +859,7 @@ def cohort_table(
         as_of=as_of,
         memory_limit=memory_limit,
         threads=threads,
+        period=cohort_period,
     )
     frames = []
     for key, cnt in res.by_key.items():
@@ -750,7 +884,19 @@ def cohort_table(
     out = pd.concat(frames, ignore_index=True)
     if by_market:
         out["market"] = out["market"].astype(str)
+    if cohort_period != "day":
+        index = (out["cohort_date"].to_numpy() - np.datetime64(_EPOCH, "ns")) // np.timedelta64(1, "D")
+        out["cohort_date"] = _period_start(index, cohort_period)
+        out = out.rename(columns={"age_days": age_column(cohort_period)})
     return out
+
+
+def age_column(cohort_period: str = "day") -> str:
+    """The age column of a cohort table in ``cohort_period`` units: ``age_days``,
+    ``age_weeks`` or ``age_months``."""
+    if cohort_period not in PERIODS:
+        raise ValueError(f"cohort_period must be one of {PERIODS}, not {cohort_period!r}")
+    return f"age_{cohort_period}s"
 
 
 def retention_table(
@@ -780,22 +926,25 @@ def retention_table(
     -------
     DataFrame
         ``[market,] cohort_date, age_days, cohort_size, retained_users, retention``
-        (without ``cohort_date`` and with ``n_cohorts`` when pooled).
+        (without ``cohort_date`` and with ``n_cohorts`` when pooled); the age column
+        is the table's (``age_weeks``, ``age_months`` for coarser cohorts).
     """
     col = {"classic": "active_users", "unbounded": "active_on_or_after"}.get(definition)
     if col is None:
         raise ValueError(f"definition must be 'classic' or 'unbounded', not {definition!r}")
-    need = {"cohort_date", "age_days", "cohort_size", col}
+    ages = [c for c in map(age_column, PERIODS) if c in table.columns]
+    age = ages[0] if len(ages) == 1 else "age_days"
+    need = {"cohort_date", age, "cohort_size", col}
     missing = sorted(need - set(table.columns))
     if missing:
         raise ValueError(f"not a cohort table: missing column(s) {missing}")
     keys = ["market"] if "market" in table.columns else []
-    out = table[[*keys, "cohort_date", "age_days", "cohort_size", col]].rename(
+    out = table[[*keys, "cohort_date", age, "cohort_size", col]].rename(
         columns={col: "retained_users"}
     )
     if pooled:
         out = (
-            out.groupby([*keys, "age_days"], sort=True)
+            out.groupby([*keys, age], sort=True)
             .agg(
                 cohort_size=("cohort_size", "sum"),
                 retained_users=("retained_users", "sum"),
@@ -845,20 +994,39 @@ def _reference_daily_active_users(source, by_market: bool = False, as_of=None) -
 
 
 def _reference_cohort_table(
-    source, cohort: str = "first_active", by_market: bool = False, as_of=None
+    source, cohort: str = "first_active", by_market: bool = False, as_of=None,
+    cohort_period: str = "day",
 ) -> pd.DataFrame:
     """Slow, direct implementation for testing.
 
     Loops over cohorts and days with plain pandas: dedupe user-days, assign each user
     to a cohort, count the users active on each day and those active on that day or
-    later. Same output as :func:`cohort_table` on valid input (no validation).
+    later. Same output as :func:`cohort_table` on valid input (no validation). Weeks
+    and months are pandas Periods (``W-SUN``: Monday to Sunday; ``M``), each written
+    as its first day; only periods complete at the window's end are kept.
     """
     df = _reference_frame(source)
     df["event_date"] = pd.to_datetime(df["event_date"]).dt.normalize()
     if cohort == "install":
         df["install_date"] = pd.to_datetime(df["install_date"]).dt.normalize()
-    start = df["event_date"].min()
     end = pd.Timestamp(as_of) if as_of is not None else df["event_date"].max()
+    step = pd.Timedelta(days=1)
+    if cohort_period != "day":
+        freq = {"week": "W-SUN", "month": "M"}[cohort_period]
+        last = end.to_period(freq)
+        if (end + pd.Timedelta(days=1)).to_period(freq) == last:
+            last -= 1
+
+        def first_day(col):
+            return col.dt.to_period(freq).dt.start_time
+
+        df = df[df["event_date"].dt.to_period(freq) <= last].copy()
+        df["event_date"] = first_day(df["event_date"])
+        if cohort == "install":
+            df["install_date"] = first_day(df["install_date"])
+        end = last.start_time
+        step = pd.DateOffset(weeks=1) if cohort_period == "week" else pd.DateOffset(months=1)
+    start = df["event_date"].min()
     ukey = ["market", "user_id"] if by_market else ["user_id"]
     if by_market:
         df["market"] = df["market"].astype(str)
@@ -880,21 +1048,24 @@ def _reference_cohort_table(
             acts = am[am["cohort"] == c]
             d = max(c, start)
             while d <= end:
+                age = (d - c).days if cohort_period == "day" else (
+                    (d - c).days // 7 if cohort_period == "week"
+                    else (d.year - c.year) * 12 + d.month - c.month)
                 rows.append(
                     ({"market": m} if by_market else {})
                     | {
                         "cohort_date": c,
-                        "age_days": (d - c).days,
+                        "age_days": age,
                         "active_users": int((acts["event_date"] == d).sum()),
                         "active_on_or_after": int((members["last"] >= d).sum()),
                         "cohort_size": len(members),
                     }
                 )
-                d += pd.Timedelta(days=1)
+                d += step
     out = pd.DataFrame(rows)
     out["cohort_date"] = out["cohort_date"].astype("datetime64[ns]")
     for col in ("age_days", "active_users", "active_on_or_after", "cohort_size"):
         out[col] = out[col].astype(np.int64)
     if by_market:
         out["market"] = out["market"].astype(str)
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True).rename(columns={"age_days": age_column(cohort_period)})

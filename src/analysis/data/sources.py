@@ -18,11 +18,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+
+with warnings.catch_warnings():
+    # pandera imports pyspark when it is installed (the optional `spark` extra), and
+    # pyspark warns about pandas 3 at import; nothing here uses pyspark through pandera.
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+    import pandera.pandas as pa
 
 from analysis import config
 from analysis._io import record_read

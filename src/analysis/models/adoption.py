@@ -769,12 +769,20 @@ _P_GRID = np.logspace(-5, -0.3, 24)
 _Q_GRID = np.concatenate([[0.0], np.logspace(-3, 1, 24)])
 
 
-def _ols_to_bass(a: float, b: float, c: float) -> tuple[float, float, float]:
-    """Map Bass (1969) regression coefficients to ``(m, p, q)``; raise if impossible."""
-    if c == 0:
+def _ols_to_bass(
+    a: float, b: float, c: float, scale: float = 0.0
+) -> tuple[float, float, float]:
+    """Map Bass (1969) regression coefficients to ``(m, p, q)``; raise if impossible.
+
+    ``scale`` is the largest cumulative count in the regression: when ``c * scale**2``
+    is round-off next to ``a + b * scale`` the quadratic term is zero in all but sign,
+    the series shows no slowing and ``m`` is not identified (whatever sign round-off
+    gave ``c``).
+    """
+    if c == 0 or abs(c) * scale**2 <= 1e-12 * (abs(a) + abs(b) * scale):
         raise ValueError(
-            f"Bass OLS: c = 0, so c*m^2 + b*m + a = 0 has no real positive root for m "
-            f"(a={a:.6g}, b={b:.6g}); use method='nls'"
+            f"Bass OLS: c = {c:.3g} is essentially zero (a={a:.6g}, b={b:.6g}), so the "
+            "series shows no slowing and m is not identified; use method='nls'"
         )
     disc = b * b - 4 * a * c
     if disc < 0:
@@ -806,7 +814,8 @@ def _fit_bass_ols_core(y: np.ndarray) -> FitResult:
     X = np.column_stack([np.ones_like(Y), Y, Y**2])
     res = sm.OLS(y, X).fit()
     a, b, c = (float(v) for v in res.params)
-    theta = np.array(_ols_to_bass(a, b, c))
+    scale = float(np.max(np.abs(Y)))
+    theta = np.array(_ols_to_bass(a, b, c, scale))
     total = float(np.sum(np.abs(y)))
     if theta[0] > _M_UPPER * total:
         raise ValueError(
@@ -816,7 +825,7 @@ def _fit_bass_ols_core(y: np.ndarray) -> FitResult:
         )
 
     def mapping(abc: np.ndarray) -> np.ndarray:
-        return np.array(_ols_to_bass(*abc))
+        return np.array(_ols_to_bass(*abc, scale))
 
     try:
         G = _jacobian(mapping, np.array([a, b, c]))

@@ -45,10 +45,21 @@ forecast_start = "2025-03-01"
 horizon_days = 180
 scenario = "fading"
 interval_level = 0.8
+source = "simulated"  # or a path / glob / directory of Parquet or CSV, or a DuckDB file
+user_column = "user_id"
+time_column = "event_date"
+market_column = None
+install_column = None
+time_format = None
+timezone = None
+table = None
+as_of = None
 
 # %%
 import matplotlib.pyplot as plt
+from IPython.display import display
 
+from analysis.data.events import read_event_log
 from analysis.notebooks import common
 from analysis.notebooks import dau_forecast as fr
 from analysis.notebooks.common import fmt_int, fmt_millions, md, md_table
@@ -58,52 +69,69 @@ from analysis.simulation.panel import Panel
 common.set_theme(dpi=figure_dpi)
 res = Results("02_dau_forecast")
 
-# the SIMULATED panel: its true parameters, the published figures it is calibrated to
-panel = Panel.load(scale, seed, market)
-check = panel.anchor_check()
-# origin (the last day the models see), horizon and milestone days (fr.MILESTONES)
-tl = fr.forecast_timeline(panel, forecast_start, horizon_days)
-print(panel.label)
+observed = source != "simulated"
+if observed:
+    # an OBSERVED log: the analyst's own events, checked and mapped to the engine's columns
+    log = read_event_log(source, user_column=user_column, time_column=time_column,
+                         market_column=market_column, install_column=install_column,
+                         time_format=time_format, timezone=timezone, table=table, as_of=as_of)
+    # its DAU by the cohort engine; origin, horizon and milestone days (fr.MILESTONES)
+    obs = fr.observed_dau(log, forecast_start, horizon_days,
+                          market=market if market_column else None, as_of=as_of)
+    res.table("source", common.source_table(log), "the observed log: files and SHA-256")
+    res.table("dau", common.for_results(obs.dau.rename_axis("date").reset_index(name="dau")),
+              "observed daily active users")
+    print(f"OBSERVED log {log.paths[0]}: {len(obs.dau)} days")
+else:
+    # the SIMULATED panel: its true parameters, the published figures it is calibrated to
+    panel = Panel.load(scale, seed, market)
+    check = panel.anchor_check()
+    # origin (the last day the models see), horizon and milestone days (fr.MILESTONES)
+    tl = fr.forecast_timeline(panel, forecast_start, horizon_days)
+    print(panel.label)
 
 # %% [markdown]
 # ## The simulated history and the published anchors
 
 # %%
 #| label: txt-fc-calibration
-md(
-    f"The panel is **simulated** (`analysis.simulation.users`; seed {seed}, scale {scale:g}: one "
-    f"simulated user for every {fmt_int(panel.scale_up(1))} real ones; every DAU figure "
-    f"below is scaled up by {fmt_int(panel.scale_up(1))}). Its parameters were fitted so "
-    f"that its expected {market} daily active users match these published figures:\n\n"
-    + common.describe_anchors(check)
-)
+if not observed:
+    display(md(
+        f"The panel is **simulated** (`analysis.simulation.users`; seed {seed}, scale {scale:g}: one "
+        f"simulated user for every {fmt_int(panel.scale_up(1))} real ones; every DAU figure "
+        f"below is scaled up by {fmt_int(panel.scale_up(1))}). Its parameters were fitted so "
+        f"that its expected {market} daily active users match these published figures:\n\n"
+        + common.describe_anchors(check)
+    ))
 
 # %%
 #| label: fig-fc-history
 #| fig-cap: "Simulated panel: US daily active users scaled up to the full user base (solid) and the simulation's expected DAU (dashed), with the published figures the simulation is calibrated to (points: levels; open point: an upper bound; star: the peak implied by Sensor Tower's 18 February level and share of the peak, on its published peak day). The dashed vertical line is the forecast origin: the models see only the days before it. SIMULATED data against published estimates."
-fig, ax = plt.subplots(figsize=(8, 4.2))
-common.plot_dau_check(panel.scaled_dau, check, ax=ax, expected=panel.expected_dau())
-fr.mark_origin(ax, tl.first_forecast)
-common.label_simulated(ax)
-plt.show()
+if not observed:
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    common.plot_dau_check(panel.scaled_dau, check, ax=ax, expected=panel.expected_dau())
+    fr.mark_origin(ax, tl.first_forecast)
+    common.label_simulated(ax)
+    plt.show()
 
 # %%
 #| label: txt-fc-history
-h = fr.history_findings(panel, check, tl)
-res.number("panel_peak_dau", h.peak_dau, "simulated panel peak US DAU, scaled up",
-           unit="users")
-res.number("panel_dau_origin", h.origin_dau,
-           f"simulated panel US DAU on the origin {tl.origin.date()}, scaled up", unit="users")
-md(
-    f"The **simulated** {market} DAU rises from about {fmt_int(h.similarweb_panel)} on "
-    f"{h.similarweb_date:%-d %B} (Similarweb: about {fmt_int(h.similarweb_published)} before "
-    f"the surge) to a peak of **{fmt_millions(h.peak_dau, 2)}** on {h.peak_day:%-d %B} "
-    f"(Sensor Tower: peak on {h.published_peak_day:%-d %B}, about "
-    f"{fmt_millions(h.published_implied_peak)} implied by its "
-    f"{h.published_level_date:%-d %B} level of about {fmt_millions(h.published_level)} at "
-    f"{h.published_share_percent:.0f} % of the peak), and stands at "
-    f"**{fmt_int(h.origin_dau)}** on {tl.origin:%-d %B %Y}, the last day the models see."
-)
+if not observed:
+    h = fr.history_findings(panel, check, tl)
+    res.number("panel_peak_dau", h.peak_dau, "simulated panel peak US DAU, scaled up",
+               unit="users")
+    res.number("panel_dau_origin", h.origin_dau,
+               f"simulated panel US DAU on the origin {tl.origin.date()}, scaled up", unit="users")
+    display(md(
+        f"The **simulated** {market} DAU rises from about {fmt_int(h.similarweb_panel)} on "
+        f"{h.similarweb_date:%-d %B} (Similarweb: about {fmt_int(h.similarweb_published)} before "
+        f"the surge) to a peak of **{fmt_millions(h.peak_dau, 2)}** on {h.peak_day:%-d %B} "
+        f"(Sensor Tower: peak on {h.published_peak_day:%-d %B}, about "
+        f"{fmt_millions(h.published_implied_peak)} implied by its "
+        f"{h.published_level_date:%-d %B} level of about {fmt_millions(h.published_level)} at "
+        f"{h.published_share_percent:.0f} % of the peak), and stands at "
+        f"**{fmt_int(h.origin_dau)}** on {tl.origin:%-d %B %Y}, the last day the models see."
+    ))
 
 # %% [markdown]
 # ## Organic baseline and January cohorts
@@ -115,31 +143,33 @@ md(
 # %%
 #| label: fig-fc-decomposition
 #| fig-cap: "Simulated US daily active users (scaled up) split by install date: users who installed before the influx began (organic baseline), the January arrivals, and later arrivals; the line is the total. The dashed vertical line is the forecast origin. SIMULATED data, not observed RedNote users."
-edges, groups = fr.arrival_groups(tl.surge)
-decomp = fr.decompose_dau(panel, edges, groups)
-fig, ax = plt.subplots(figsize=(8, 4.2))
-fr.plot_decomposition(decomp, groups, ax=ax, origin=tl.first_forecast)
-common.label_simulated(ax)
-plt.show()
+if not observed:
+    edges, groups = fr.arrival_groups(tl.surge)
+    decomp = fr.decompose_dau(panel, edges, groups)
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fr.plot_decomposition(decomp, groups, ax=ax, origin=tl.first_forecast)
+    common.label_simulated(ax)
+    plt.show()
 
 # %%
 #| label: txt-fc-decomposition
-d = fr.decomposition_findings(decomp, groups, panel, tl)
-res.number("baseline_dau_origin", d.origin_baseline,
-           "simulated DAU of pre-influx users on the origin, scaled up", unit="users")
-res.number("january_dau_origin", d.origin_january,
-           "simulated DAU of the January arrivals on the origin, scaled up", unit="users")
-md(
-    f"At the simulated peak ({d.peak_day:%-d %B}) the January arrivals make "
-    f"{d.peak_january_percent:.0f} % of the DAU. On {tl.origin:%-d %B}, "
-    f"{fmt_int(d.origin_january)} January arrivals are still active on a day "
-    f"({d.origin_january_percent:.0f} % of the total), next to "
-    f"{fmt_int(d.origin_baseline)} users from before the influx "
-    f"({d.origin_baseline_percent:.0f} %; {fmt_int(d.baseline_mean_before)} a day on "
-    f"average before {tl.surge:%-d %B}) and {fmt_int(d.origin_later)} later arrivals. "
-    f"The forecast therefore rests on two questions: how many of the January arrivals stay, "
-    f"and whether new waves of installs come. All of this is **simulated**."
-)
+if not observed:
+    d = fr.decomposition_findings(decomp, groups, panel, tl)
+    res.number("baseline_dau_origin", d.origin_baseline,
+               "simulated DAU of pre-influx users on the origin, scaled up", unit="users")
+    res.number("january_dau_origin", d.origin_january,
+               "simulated DAU of the January arrivals on the origin, scaled up", unit="users")
+    display(md(
+        f"At the simulated peak ({d.peak_day:%-d %B}) the January arrivals make "
+        f"{d.peak_january_percent:.0f} % of the DAU. On {tl.origin:%-d %B}, "
+        f"{fmt_int(d.origin_january)} January arrivals are still active on a day "
+        f"({d.origin_january_percent:.0f} % of the total), next to "
+        f"{fmt_int(d.origin_baseline)} users from before the influx "
+        f"({d.origin_baseline_percent:.0f} %; {fmt_int(d.baseline_mean_before)} a day on "
+        f"average before {tl.surge:%-d %B}) and {fmt_int(d.origin_later)} later arrivals. "
+        f"The forecast therefore rests on two questions: how many of the January arrivals stay, "
+        f"and whether new waves of installs come. All of this is **simulated**."
+    ))
 
 # %% [markdown]
 # ## Scenarios and the cohort forecast
@@ -152,82 +182,88 @@ md(
 # the origin come from three scenarios estimated from the installs history.
 
 # %%
-installs = fr.daily_installs(panel, panel.start, tl.origin)
-assumptions = fr.scenario_assumptions(installs, tl.origin, tl.surge, tl.peak_day)
-ret_rows, ret_models, ret_notes = fr.fit_classic_retention(panel, tl)
-baseline = fr.organic_baseline(decomp, groups[0], tl, interval_level)
-cohort_fc = fr.cohort_forecasts(ret_models["sBG"], baseline, installs, assumptions, tl,
-                                fr.SCENARIOS, interval_level, seed)
-bdw_fc = fr.cohort_forecasts(ret_models["BdW"], baseline, installs, assumptions, tl,
-                             [scenario], interval_level, seed)
-ahead = fr.after_origin(cohort_fc, tl.origin)  # the scenarios after the origin
-bdw_ahead = fr.after_origin(bdw_fc, tl.origin)[scenario]
-truth_path = fr.expected_path(panel, tl)
-common.fit_warnings(ret_notes, "both families fitted without warnings")
+if not observed:
+    installs = fr.daily_installs(panel, panel.start, tl.origin)
+    assumptions = fr.scenario_assumptions(installs, tl.origin, tl.surge, tl.peak_day)
+    ret_rows, ret_models, ret_notes = fr.fit_classic_retention(panel, tl)
+    baseline = fr.organic_baseline(decomp, groups[0], tl, interval_level)
+    cohort_fc = fr.cohort_forecasts(ret_models["sBG"], baseline, installs, assumptions, tl,
+                                    fr.SCENARIOS, interval_level, seed)
+    bdw_fc = fr.cohort_forecasts(ret_models["BdW"], baseline, installs, assumptions, tl,
+                                 [scenario], interval_level, seed)
+    ahead = fr.after_origin(cohort_fc, tl.origin)  # the scenarios after the origin
+    bdw_ahead = fr.after_origin(bdw_fc, tl.origin)[scenario]
+    truth_path = fr.expected_path(panel, tl)
+    common.fit_warnings(ret_notes, "both families fitted without warnings")
 
 # %%
 #| label: txt-fc-scenarios
-s = fr.scenario_findings(ret_rows, ret_models, cohort_fc[scenario], panel, tl)
-res.table("scenario_assumptions", fr.assumptions_table(assumptions))
-res.number("installs_floor", assumptions["floor"],
-           "organic installs per day (median before the influx, simulated)", unit="installs")
-res.number("installs_half_life", assumptions["half_life"],
-           "half-life of the excess installs after the peak (simulated)", unit="days")
-md(
-    f"Estimated from the **simulated** installs up to {tl.origin:%-d %B %Y} (the "
-    f"*{scenario}* scenario is the headline):\n\n" + fr.describe_scenarios(assumptions)
-    + f"\n\nThe sBG fitted to the classic retention of the {s.n_cohorts} daily cohorts "
-    f"from {tl.surge:%-d %B} to {tl.origin:%-d %B} has alpha = {s.alpha:.3f} and "
-    f"beta = {s.beta:.3f}; with the observed installs and baseline it reproduces the "
-    f"simulated DAU from {s.in_sample_start:%-d %B} to {tl.origin:%-d %B} with a mean "
-    f"absolute error of {100 * s.in_sample_mape:.1f} %."
-)
+if not observed:
+    s = fr.scenario_findings(ret_rows, ret_models, cohort_fc[scenario], panel, tl)
+    res.table("scenario_assumptions", fr.assumptions_table(assumptions))
+    res.number("installs_floor", assumptions["floor"],
+               "organic installs per day (median before the influx, simulated)", unit="installs")
+    res.number("installs_half_life", assumptions["half_life"],
+               "half-life of the excess installs after the peak (simulated)", unit="days")
+    display(md(
+        f"Estimated from the **simulated** installs up to {tl.origin:%-d %B %Y} (the "
+        f"*{scenario}* scenario is the headline):\n\n" + fr.describe_scenarios(assumptions)
+        + f"\n\nThe sBG fitted to the classic retention of the {s.n_cohorts} daily cohorts "
+        f"from {tl.surge:%-d %B} to {tl.origin:%-d %B} has alpha = {s.alpha:.3f} and "
+        f"beta = {s.beta:.3f}; with the observed installs and baseline it reproduces the "
+        f"simulated DAU from {s.in_sample_start:%-d %B} to {tl.origin:%-d %B} with a mean "
+        f"absolute error of {100 * s.in_sample_mape:.1f} %."
+    ))
 
 # %%
 #| label: fig-fc-scenarios
 #| fig-cap: "Cohort forecast of simulated US daily active users under the three install scenarios, from the forecast origin (dashed vertical line) to the end of the horizon, with intervals from the uncertainty of the retention parameters only (level set by interval_level). Black: the simulated panel, scaled up; dashed: the simulation's expected DAU, which continues the simulated world (the influx fading); dotted verticals: the milestone days. SIMULATED data, not observed RedNote users."
-fig, ax = plt.subplots(figsize=(8, 4.6))
-fr.plot_scenarios(panel.scaled_dau.loc[tl.show_from:], ahead, ax=ax,
-                  truth=truth_path.loc[tl.show_from:], origin=tl.first_forecast,
-                  labels=fr.SCENARIO_TEXT, milestones=tl.milestone_dates)
-common.label_simulated(ax)
-plt.show()
+if not observed:
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fr.plot_scenarios(panel.scaled_dau.loc[tl.show_from:], ahead, ax=ax,
+                      truth=truth_path.loc[tl.show_from:], origin=tl.first_forecast,
+                      labels=fr.SCENARIO_TEXT, milestones=tl.milestone_dates)
+    common.label_simulated(ax)
+    plt.show()
 
 # %%
-stat_models = fr.statistical_forecasters(interval_level)
-stat_fc = fr.statistical_forecasts(stat_models, panel.scaled_dau.loc[: tl.origin], horizon_days)
-labels = fr.forecast_labels(scenario)
-compared = {**ahead, "BdW": bdw_ahead, **stat_fc}
-milestones = fr.milestone_forecasts(ahead, bdw_ahead, stat_fc["default (ARIMA)"], truth_path,
-                                    tl)
+if not observed:
+    stat_models = fr.statistical_forecasters(interval_level)
+    stat_fc = fr.statistical_forecasts(stat_models, panel.scaled_dau.loc[: tl.origin], horizon_days)
+    labels = fr.forecast_labels(scenario)
+    compared = {**ahead, "BdW": bdw_ahead, **stat_fc}
+    milestones = fr.milestone_forecasts(ahead, bdw_ahead, stat_fc["default (ARIMA)"], truth_path,
+                                        tl)
 
 # %%
 #| label: tbl-fc-milestones
 #| tbl-cap: "Simulated US daily active users (thousands) on the milestone days after the forecast origin: the cohort forecast (sBG retention) under each scenario with its interval from the retention parameters' uncertainty [lower, upper], the beta-discrete-Weibull check under the headline scenario, the default statistical forecaster with its interval, and the simulation's expected DAU (day h = h days after the last day the models see). Simulated data, not RedNote figures."
-res.table("milestones", common.for_results(milestones))
-for number in fr.milestone_numbers(milestones):
-    res.number(**number)
-md_table(fr.display_milestones(milestones, labels, interval_level))
+if not observed:
+    res.table("milestones", common.for_results(milestones))
+    for number in fr.milestone_numbers(milestones):
+        res.number(**number)
+    display(md_table(fr.display_milestones(milestones, labels, interval_level)))
 
 # %%
 #| label: txt-fc-headline
-h = fr.headline_findings(milestones, scenario, panel, tl)
-md(
-    f"Under the *{scenario}* scenario the cohort model puts the **simulated** {market} DAU at "
-    + ", ".join(f"**{fmt_int(r['dau'])}** on day {day} ({r['date']:%-d %b}; "
-                f"{100 * interval_level:.0f} % interval {fmt_int(r['lower'])} to "
-                f"{fmt_int(r['upper'])})" for day, r in h.milestones.items())
-    + f", against {fmt_int(h.origin_dau)} on the origin. On day {h.day} the scenarios "
-    f"range from {fmt_int(h.low_dau)} ({h.low}) to {fmt_int(h.high_dau)} ({h.high}), while "
-    f"the interval from the retention parameters spans {fmt_int(h.width)} users"
-    + (": the scenario matters far more than the retention parameters. "
-       if h.scenario_matters_more else ". ")
-    + f"The simulation's expected DAU on day {h.day} is {fmt_int(h.truth_dau)}: the sBG "
-    f"forecast is {h.error_percent:+.1f} % off it "
-    + ("(inside its interval)" if h.truth_inside else "(outside its interval)")
-    + f", the beta-discrete-Weibull {h.bdw_error_percent:+.1f} %, and the default "
-    f"statistical forecaster {h.default_error_percent:+.1f} %."
-)
+if not observed:
+    h = fr.headline_findings(milestones, scenario, panel, tl)
+    display(md(
+        f"Under the *{scenario}* scenario the cohort model puts the **simulated** {market} DAU at "
+        + ", ".join(f"**{fmt_int(r['dau'])}** on day {day} ({r['date']:%-d %b}; "
+                    f"{100 * interval_level:.0f} % interval {fmt_int(r['lower'])} to "
+                    f"{fmt_int(r['upper'])})" for day, r in h.milestones.items())
+        + f", against {fmt_int(h.origin_dau)} on the origin. On day {h.day} the scenarios "
+        f"range from {fmt_int(h.low_dau)} ({h.low}) to {fmt_int(h.high_dau)} ({h.high}), while "
+        f"the interval from the retention parameters spans {fmt_int(h.width)} users"
+        + (": the scenario matters far more than the retention parameters. "
+           if h.scenario_matters_more else ". ")
+        + f"The simulation's expected DAU on day {h.day} is {fmt_int(h.truth_dau)}: the sBG "
+        f"forecast is {h.error_percent:+.1f} % off it "
+        + ("(inside its interval)" if h.truth_inside else "(outside its interval)")
+        + f", the beta-discrete-Weibull {h.bdw_error_percent:+.1f} %, and the default "
+        f"statistical forecaster {h.default_error_percent:+.1f} %."
+    ))
 
 # %% [markdown]
 # ## The statistical forecaster for comparison
@@ -238,15 +274,16 @@ md(
 # %%
 #| label: fig-fc-statistical
 #| fig-cap: "Simulated US daily active users: forecasts from the same origin (dashed vertical line) by the cohort model under the headline scenario and by the default statistical forecaster (ARIMA errors, log scale model), with their intervals, and the naive forecast (last value). Line: the simulated panel before the origin (what the models see); points: the simulated panel after it (not seen). SIMULATED data, not observed RedNote users."
-fig, ax = plt.subplots(figsize=(8, 4.4))
-fr.plot_comparison(panel.scaled_dau.loc[tl.compare_from: tl.origin],
-                   {scenario: ahead[scenario], "default (ARIMA)": stat_fc["default (ARIMA)"],
-                    "naive": stat_fc["naive"]}, ax=ax,
-                   actual=panel.scaled_dau.loc[tl.first_forecast:], origin=tl.first_forecast,
-                   labels={**labels, scenario: f"cohort, {fr.SCENARIO_TEXT[scenario]}"},
-                   bands=[scenario, "default (ARIMA)"])
-common.label_simulated(ax)
-plt.show()
+if not observed:
+    fig, ax = plt.subplots(figsize=(8, 4.4))
+    fr.plot_comparison(panel.scaled_dau.loc[tl.compare_from: tl.origin],
+                       {scenario: ahead[scenario], "default (ARIMA)": stat_fc["default (ARIMA)"],
+                        "naive": stat_fc["naive"]}, ax=ax,
+                       actual=panel.scaled_dau.loc[tl.first_forecast:], origin=tl.first_forecast,
+                       labels={**labels, scenario: f"cohort, {fr.SCENARIO_TEXT[scenario]}"},
+                       bands=[scenario, "default (ARIMA)"])
+    common.label_simulated(ax)
+    plt.show()
 
 # %% [markdown]
 # ## How far can we trust the forecast?
@@ -260,60 +297,64 @@ plt.show()
 # %%
 #| label: tbl-fc-outofsample
 #| tbl-cap: "Out-of-sample check on simulated data: each forecast, made with the simulated panel up to the origin, against the simulated panel on the days after the origin that the panel still covers. MAPE: mean absolute percentage error; bias: mean percentage error (positive: too high); coverage: share of days inside the forecast's interval. Simulated data."
-actual_after = fr.actual_after_origin(panel, tl)
-scores = fr.score_forecasts(compared, actual_after)
-res.table("out_of_sample", common.for_results(scores))
-for number in fr.score_numbers(scores):
-    res.number(**number)
-md_table(fr.display_scores(scores, labels, interval_level))
+if not observed:
+    actual_after = fr.actual_after_origin(panel, tl)
+    scores = fr.score_forecasts(compared, actual_after)
+    res.table("out_of_sample", common.for_results(scores))
+    for number in fr.score_numbers(scores):
+        res.number(**number)
+    display(md_table(fr.display_scores(scores, labels, interval_level)))
 
 # %%
 #| label: txt-fc-outofsample
-o = fr.out_of_sample_findings(scores, actual_after, scenario)
-md(
-    f"Over the {o.n_days} simulated days from {o.first:%-d %B} to {o.last:%-d %B}, the "
-    f"cohort forecast under the *{scenario}* scenario misses the simulated panel by "
-    f"{100 * o.mape[scenario]:.1f} % on average, the default statistical forecaster by "
-    f"{100 * o.mape['default (ARIMA)']:.1f} % (naive: {100 * o.mape['naive']:.1f} %, "
-    f"seasonal naive: {100 * o.mape['seasonal naive']:.1f} %); the most accurate is "
-    f"{o.best_phrase}. The statistical forecasters carry the level of the origin "
-    f"forward and are biased {'high' if o.default_bias > 0 else 'low'} "
-    f"(mean error {100 * o.default_bias:+.1f} %, default), but their intervals cover "
-    f"{100 * o.default_coverage:.0f} % of the days (default). The cohort intervals cover "
-    f"only {100 * o.scenario_coverage:.0f} %: they carry the uncertainty of the retention "
-    f"parameters, not the day-to-day noise of the panel, the baseline's own forecast error "
-    f"or the choice of retention model. Read them as a lower bound on the uncertainty. "
-    f"Simulated data throughout."
-)
+if not observed:
+    o = fr.out_of_sample_findings(scores, actual_after, scenario)
+    display(md(
+        f"Over the {o.n_days} simulated days from {o.first:%-d %B} to {o.last:%-d %B}, the "
+        f"cohort forecast under the *{scenario}* scenario misses the simulated panel by "
+        f"{100 * o.mape[scenario]:.1f} % on average, the default statistical forecaster by "
+        f"{100 * o.mape['default (ARIMA)']:.1f} % (naive: {100 * o.mape['naive']:.1f} %, "
+        f"seasonal naive: {100 * o.mape['seasonal naive']:.1f} %); the most accurate is "
+        f"{o.best_phrase}. The statistical forecasters carry the level of the origin "
+        f"forward and are biased {'high' if o.default_bias > 0 else 'low'} "
+        f"(mean error {100 * o.default_bias:+.1f} %, default), but their intervals cover "
+        f"{100 * o.default_coverage:.0f} % of the days (default). The cohort intervals cover "
+        f"only {100 * o.scenario_coverage:.0f} %: they carry the uncertainty of the retention "
+        f"parameters, not the day-to-day noise of the panel, the baseline's own forecast error "
+        f"or the choice of retention model. Read them as a lower bound on the uncertainty. "
+        f"Simulated data throughout."
+    ))
 
 # %%
 #| label: tbl-fc-backtest
 #| tbl-cap: "Rolling-origin backtest of the statistical forecasters on the whole simulated series (Prophet's cutoff rule; initial window, period between cutoffs and horizon as stated in the text): mean absolute percentage error by horizon bucket and overall, and the share of the simulated days inside the forecast interval. Simulated data."
-series = fr.series_frame(panel.scaled_dau)
-bt_summary, bt_cv = fr.backtest(series, stat_models, **fr.BACKTEST, buckets=fr.BUCKETS)
-res.table("backtest", common.for_results(bt_summary))
-for number in fr.backtest_numbers(bt_summary):
-    res.number(**number)
-md_table(fr.display_backtest(bt_summary, fr.BUCKETS, interval_level))
+if not observed:
+    series = fr.series_frame(panel.scaled_dau)
+    bt_summary, bt_cv = fr.backtest(series, stat_models, **fr.BACKTEST, buckets=fr.BUCKETS)
+    res.table("backtest", common.for_results(bt_summary))
+    for number in fr.backtest_numbers(bt_summary):
+        res.number(**number)
+    display(md_table(fr.display_backtest(bt_summary, fr.BUCKETS, interval_level)))
 
 # %%
 #| label: txt-fc-backtest
-b = fr.backtest_findings(bt_summary, series)
-md(
-    f"Protocol: rolling origin on the simulated series from {b.series_start:%-d %B %Y} to "
-    f"{b.series_end:%-d %B %Y}, at least {fr.BACKTEST['initial']} of history before the "
-    f"first cutoff, a cutoff every {fr.BACKTEST['period']} and forecasts up to "
-    f"{fr.BACKTEST['horizon']} ahead: {b.cutoffs} cutoffs, from {b.first_cutoff:%-d %B} to "
-    f"{b.last_cutoff:%-d %B} (Prophet's cutoff rule, "
-    f"`analysis.models.forecast.cross_validation`). The default forecaster's error grows from "
-    f"{100 * b.default_first_bucket:.1f} % in the first week to "
-    f"{100 * b.default_last_bucket:.1f} % in days {fr.BUCKETS[-1][0]}-{fr.BUCKETS[-1][1]}, against "
-    f"{100 * b.naive_last_bucket:.1f} % for the naive and "
-    f"{100 * b.seasonal_naive_last_bucket:.1f} % for the seasonal naive forecast. "
-    f"{b.cutoffs} cutoffs on one simulated series, all after the peak, cannot rank models "
-    f"firmly; a horizon of {fr.BACKTEST['horizon']} says nothing directly about day "
-    f"{tl.days_ahead[-1]}."
-)
+if not observed:
+    b = fr.backtest_findings(bt_summary, series)
+    display(md(
+        f"Protocol: rolling origin on the simulated series from {b.series_start:%-d %B %Y} to "
+        f"{b.series_end:%-d %B %Y}, at least {fr.BACKTEST['initial']} of history before the "
+        f"first cutoff, a cutoff every {fr.BACKTEST['period']} and forecasts up to "
+        f"{fr.BACKTEST['horizon']} ahead: {b.cutoffs} cutoffs, from {b.first_cutoff:%-d %B} to "
+        f"{b.last_cutoff:%-d %B} (Prophet's cutoff rule, "
+        f"`analysis.models.forecast.cross_validation`). The default forecaster's error grows from "
+        f"{100 * b.default_first_bucket:.1f} % in the first week to "
+        f"{100 * b.default_last_bucket:.1f} % in days {fr.BUCKETS[-1][0]}-{fr.BUCKETS[-1][1]}, against "
+        f"{100 * b.naive_last_bucket:.1f} % for the naive and "
+        f"{100 * b.seasonal_naive_last_bucket:.1f} % for the seasonal naive forecast. "
+        f"{b.cutoffs} cutoffs on one simulated series, all after the peak, cannot rank models "
+        f"firmly; a horizon of {fr.BACKTEST['horizon']} says nothing directly about day "
+        f"{tl.days_ahead[-1]}."
+    ))
 
 # %% [markdown]
 # ## US users as a share of RedNote's total
@@ -326,35 +367,141 @@ md(
 # %%
 #| label: tbl-fc-share
 #| tbl-cap: "Simulated US daily active users (thousands) on the milestone days under each scenario (cohort forecast, sBG) as a share of RedNote's published total DAU (QuestMobile) and total MAU (Aurora Mobile), with the interval of the forecast. Simulated US DAU over published totals."
-totals = fr.published_totals(panel.metrics)
-shares = fr.scenario_shares(milestones, totals)
-res.table("share_of_total", common.for_results(shares))
-for number in fr.share_numbers(shares):
-    res.number(**number)
-md_table(fr.display_share(shares, totals, labels))
+if not observed:
+    totals = fr.published_totals(panel.metrics)
+    shares = fr.scenario_shares(milestones, totals)
+    res.table("share_of_total", common.for_results(shares))
+    for number in fr.share_numbers(shares):
+        res.number(**number)
+    display(md_table(fr.display_share(shares, totals, labels)))
 
 # %%
 #| label: txt-fc-share
-s = fr.share_findings(panel, shares, ahead, totals, scenario, tl)
-res.number("share_dau_sensor_tower_day", 100 * s.panel_share,
-           f"simulated US DAU on {s.share_day.date()} / published total DAU", unit="percent")
-md(
-    f"The denominator is QuestMobile's RedNote DAU of {fmt_millions(totals['dau']['value'], 2)} "
-    f"on {totals['dau']['date']:%-d %B %Y} ({totals['dau']['id']}), the only published total "
-    f"DAU; Aurora Mobile's MAU of {fmt_millions(totals['mau']['value'], 0)} "
-    f"({totals['mau']['date']:%B %Y}, {totals['mau']['id']}) gives a lower bound. On "
-    f"{s.share_day:%-d %B} the **simulated** US DAU is {100 * s.panel_share:.2f} % of that "
-    f"total DAU (Sensor Tower: {s.published_word} {s.published_value:g} %, "
-    f"{s.published_id}). Under the *{scenario}* scenario the share is "
-    + ", ".join(f"{100 * v:.2f} % on day {day}" for day, v in s.scenario_share_dau.items())
-    + f" (at least {100 * s.scenario_share_mau_last:.2f} % of the MAU on day "
-    f"{tl.days_ahead[-1]}). At the top of its second wave ({s.shock_day:%-d %B}) the "
-    f"*{fr.SCENARIOS[-1]}* scenario would bring the US to {fmt_int(s.shock_dau)} daily "
-    f"users, {s.shock_share_percent:.2f} % of the total DAU. The published total is "
-    f"{s.months_old} months older than the figure of Sensor Tower, and RedNote was growing "
-    f"then ({s.growth_value:+g} % year on year, {s.growth_provider}, {s.growth_id}), so "
-    f"these shares are, if anything, too high."
-)
+if not observed:
+    s = fr.share_findings(panel, shares, ahead, totals, scenario, tl)
+    res.number("share_dau_sensor_tower_day", 100 * s.panel_share,
+               f"simulated US DAU on {s.share_day.date()} / published total DAU", unit="percent")
+    display(md(
+        f"The denominator is QuestMobile's RedNote DAU of {fmt_millions(totals['dau']['value'], 2)} "
+        f"on {totals['dau']['date']:%-d %B %Y} ({totals['dau']['id']}), the only published total "
+        f"DAU; Aurora Mobile's MAU of {fmt_millions(totals['mau']['value'], 0)} "
+        f"({totals['mau']['date']:%B %Y}, {totals['mau']['id']}) gives a lower bound. On "
+        f"{s.share_day:%-d %B} the **simulated** US DAU is {100 * s.panel_share:.2f} % of that "
+        f"total DAU (Sensor Tower: {s.published_word} {s.published_value:g} %, "
+        f"{s.published_id}). Under the *{scenario}* scenario the share is "
+        + ", ".join(f"{100 * v:.2f} % on day {day}" for day, v in s.scenario_share_dau.items())
+        + f" (at least {100 * s.scenario_share_mau_last:.2f} % of the MAU on day "
+        f"{tl.days_ahead[-1]}). At the top of its second wave ({s.shock_day:%-d %B}) the "
+        f"*{fr.SCENARIOS[-1]}* scenario would bring the US to {fmt_int(s.shock_dau)} daily "
+        f"users, {s.shock_share_percent:.2f} % of the total DAU. The published total is "
+        f"{s.months_old} months older than the figure of Sensor Tower, and RedNote was growing "
+        f"then ({s.growth_value:+g} % year on year, {s.growth_provider}, {s.growth_id}), so "
+        f"these shares are, if anything, too high."
+    ))
+
+# %% [markdown]
+# ## An observed log: the statistical forecasts and how far to trust them
+#
+# Only with `source` set to a log. The DAU are the distinct users with an event on each
+# calendar day, counted by the cohort engine; the models see the days up to the origin.
+# The cohort forecast is left out here: its install scenarios and its check are built on
+# the simulation (its install history, its expected DAU); on an observed log the notebook
+# compares the statistical forecasters only.
+
+# %%
+#| label: txt-fc-obs-history
+if observed:
+    obs_models = fr.statistical_forecasters(interval_level)
+    obs_fc = fr.statistical_forecasts(obs_models, obs.history, horizon_days)
+    obs_milestones = fr.milestone_table(obs_fc, obs.origin, obs.days_ahead)
+    o = fr.observed_findings(obs, obs_milestones)
+    res.number("observed_peak_dau", o.peak_dau, "largest observed DAU", unit="users")
+    res.number("observed_dau_origin", o.origin_dau,
+               f"observed DAU on the origin {obs.origin.date()}", unit="users")
+    res.table("milestones", common.for_results(obs_milestones))
+    for number in fr.forecast_numbers(obs_milestones, "observed"):
+        res.number(**number)
+    display(md(
+        common.describe_source(log)
+        + (f" Only users in market `{obs.market}` count." if obs.market else "")
+        + f" The **observed** daily active users run from {o.first_day:%-d %B %Y} to "
+        f"{o.last_day:%-d %B %Y}, peak at **{fmt_int(o.peak_dau)}** on "
+        f"{o.peak_day:%-d %B %Y} and stand at {fmt_int(o.origin_dau)} on the origin, "
+        f"{obs.origin:%-d %B %Y} (mean of its last 7 days: {fmt_int(o.mean_last_week)}). "
+        "The default statistical forecaster puts them at "
+        + ", ".join(f"**{fmt_int(r['dau'])}** on day {day} ({r['date']:%-d %b %Y}; "
+                    f"{100 * interval_level:.0f} % interval {fmt_int(r['lower'])} to "
+                    f"{fmt_int(r['upper'])})" for day, r in o.default.items())
+        + "."
+    ))
+
+# %%
+#| label: fig-fc-obs-forecast
+#| fig-cap: "Observed daily active users of the log (line: the days the models see; points: the observed days after the origin, not used) and the statistical forecasters' forecasts from the origin (dashed vertical line), with the default forecaster's interval (level set by interval_level). Observed data."
+if observed:
+    fig, ax = plt.subplots(figsize=(8, 4.4))
+    fr.plot_comparison(obs.history.iloc[-3 * horizon_days:], obs_fc, ax=ax,
+                       actual=obs.after if len(obs.after) else None,
+                       origin=obs.first_forecast, bands=["default (ARIMA)"],
+                       data="observed", ylabel="daily active users")
+    common.label_observed(ax)
+    plt.show()
+
+# %%
+#| label: tbl-fc-obs-milestones
+#| tbl-cap: "Observed daily active users: the statistical forecasts on the milestone days after the origin (day h = h days after the last day the models see), with their intervals [lower, upper]. Forecasts from observed data."
+if observed:
+    display(md_table(fr.display_milestones(obs_milestones, level=interval_level)))
+
+# %%
+#| label: tbl-fc-obs-outofsample
+#| tbl-cap: "Out-of-sample check on observed data: each forecast, made with the log up to the origin, against the observed DAU on the days after the origin that the log covers (MAPE, bias, interval coverage as in the simulated section). Observed data."
+if observed and len(obs.after):
+    obs_scores = fr.score_forecasts(obs_fc, obs.after)
+    res.table("out_of_sample", common.for_results(obs_scores))
+    for number in fr.score_numbers(obs_scores, "observed"):
+        res.number(**number)
+    display(md_table(fr.display_scores(obs_scores, level=interval_level)))
+elif observed:
+    display(md("The log ends on the origin: no observed day after it to score."))
+
+# %%
+#| label: tbl-fc-obs-backtest
+#| tbl-cap: "Rolling-origin backtest of the statistical forecasters on the whole observed series (Prophet's cutoff rule; window, period between cutoffs and horizon as stated in the text): mean absolute percentage error by horizon bucket and overall, and interval coverage. Observed data."
+if observed:
+    obs_protocol = fr.observed_backtest_protocol(len(obs.dau))
+    if obs_protocol is None:
+        display(md("*(no backtest: the observed series is too short, see the text)*"))
+    else:
+        obs_series = fr.series_frame(obs.dau)
+        obs_bt, _ = fr.backtest(obs_series, obs_models, **obs_protocol, buckets=fr.BUCKETS)
+        res.table("backtest", common.for_results(obs_bt))
+        for number in fr.backtest_numbers(obs_bt, "observed"):
+            res.number(**number)
+        display(md_table(fr.display_backtest(obs_bt, fr.BUCKETS, interval_level)))
+
+# %%
+#| label: txt-fc-obs-backtest
+if observed and obs_protocol is None:
+    display(md(f"The observed series has {len(obs.dau)} days, fewer than the backtest's "
+               f"window of {fr.BACKTEST['initial']} plus its horizon of "
+               f"{fr.BACKTEST['horizon']}: no rolling-origin backtest. Observed data."))
+elif observed:
+    b = fr.backtest_findings(obs_bt, obs_series)
+    display(md(
+        f"Protocol: rolling origin on the observed series from {b.series_start:%-d %B %Y} "
+        f"to {b.series_end:%-d %B %Y}, at least {obs_protocol['initial']} of history "
+        f"before the first cutoff, a cutoff every {obs_protocol['period']} and forecasts "
+        f"up to {obs_protocol['horizon']} ahead: {b.cutoffs} cutoffs, from "
+        f"{b.first_cutoff:%-d %B %Y} to {b.last_cutoff:%-d %B %Y}. The default "
+        f"forecaster's error grows from {100 * b.default_first_bucket:.1f} % in the first "
+        f"week to {100 * b.default_last_bucket:.1f} % in days "
+        f"{fr.BUCKETS[-1][0]}-{fr.BUCKETS[-1][1]}, against "
+        f"{100 * b.naive_last_bucket:.1f} % for the naive and "
+        f"{100 * b.seasonal_naive_last_bucket:.1f} % for the seasonal naive forecast. "
+        f"A horizon of {obs_protocol['horizon']} says nothing directly about day "
+        f"{obs.days_ahead[-1]}. Observed data."
+    ))
 
 # %%
 res.save()

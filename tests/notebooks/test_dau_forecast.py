@@ -204,7 +204,9 @@ def test_milestones_scores_by_hand_synthetic():
         fr.milestone_table({"m": pred}, "2025-02-28", [6])
     shown = fr.display_milestones(ms)
     assert list(shown.columns) == ["forecast", "day 1, 1 Mar", "day 5, 5 Mar"]
-    assert shown.iloc[0, 1] == "0 k [0\u20130]"  # thousands
+    assert shown.iloc[0, 1] == "110 [100\u2013120]"  # below 10,000: users, not "0 k"
+    big = ms.assign(dau=ms["dau"] * 1000, lower=ms["lower"] * 1000, upper=ms["upper"] * 1000)
+    assert fr.display_milestones(big).iloc[0, 1] == "110 k [100\u2013120]"  # thousands
 
 
 def test_backtest_uses_prophet_cutoffs_synthetic():
@@ -474,3 +476,59 @@ def test_share_findings_against_the_csv_by_hand(panel):
     assert s.months_old == (s.share_day.year - qm.year) * 12 + s.share_day.month - qm.month
     growth = raw[(raw["metric"] == "dau_growth_yoy") & (raw["period_start"] == str(qm.date()))]
     assert s.growth_id == growth.iloc[0]["id"]
+
+
+# ------------------------------------------------------------------ an observed log
+
+
+def _log_file(tmp_path, rows: str):
+    from analysis.data.events import read_event_log
+
+    path = tmp_path / "log.csv"
+    path.write_text("user,day,market\n" + rows)
+    return read_event_log(path, user_column="user", time_column="day", market_column="market")
+
+
+def _daily_rows(days: int, start="2024-01-01", gap: int | None = None) -> str:
+    out = []
+    for d in pd.date_range(start, periods=days):
+        if gap is not None and d == pd.Timestamp(start) + pd.Timedelta(days=gap):
+            continue
+        out += [f"{u},{d.date()},{'US' if u % 2 else 'UK'}" for u in range(2 + d.day % 3)]
+    return "\n".join(out) + "\n"
+
+
+def test_observed_dau_counts_distinct_users_and_sets_the_origin(tmp_path):
+    log = _log_file(tmp_path, _daily_rows(60))
+    obs = fr.observed_dau(log, "2024-02-20", 30)
+    assert obs.origin == pd.Timestamp("2024-02-19")
+    assert obs.dau.loc["2024-01-05"] == 2 + 5 % 3
+    assert obs.history.index[-1] == obs.origin and obs.after.index[0] == obs.first_forecast
+    assert obs.days_ahead == [30]
+    us = fr.observed_dau(log, "2024-02-20", 30, market="US")
+    assert us.dau.loc["2024-01-05"] == 2  # users 1 and 3 (odd ids are US)
+
+
+def test_observed_dau_refuses_bad_origins_markets_and_empty_days(tmp_path):
+    log = _log_file(tmp_path, _daily_rows(60))
+    with pytest.raises(ValueError, match=r"forecast_start 2024-01-10 must lie between 2024-01-29"):
+        fr.observed_dau(log, "2024-01-10", 30)
+    with pytest.raises(ValueError, match=r"forecast_start 2024-03-05 .* and 2024-03-01"):
+        fr.observed_dau(log, "2024-03-05", 30)
+    with pytest.raises(ValueError, match=r"market 'FR' is not in the log .*US, UK|UK, US"):
+        fr.observed_dau(log, "2024-02-20", 30, market="FR")
+    gap = _log_file(tmp_path, _daily_rows(60, gap=40))
+    with pytest.raises(ValueError, match=r"no active user on 2024-02-10.*log DAU"):
+        fr.observed_dau(gap, "2024-02-20", 30)
+
+
+def test_observed_backtest_protocol_caps_the_cutoffs():
+    """Prophet's cutoff rule: one cutoff per period back from (end - horizon) while the
+    window fits; the period widens in whole weeks until at most 11 cutoffs remain."""
+    assert fr.observed_backtest_protocol(60 + 28 - 1) is None
+    for n in (88, 120, 400, 546, 3000):
+        p = fr.observed_backtest_protocol(n)
+        period = pd.Timedelta(p["period"]).days
+        assert period % 7 == 0
+        assert (n - 60 - 28) // period + 1 <= 11
+        assert period == 7 or (n - 60 - 28) // (period - 7) + 1 > 11

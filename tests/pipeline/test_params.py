@@ -169,8 +169,17 @@ def _bounds(field):
     return lo, lo_open, hi, hi_open
 
 
+def _optional(field) -> bool:
+    """``X | None`` (a key that may be left unset, e.g. ``market_column``)."""
+    return type(None) in typing.get_args(field.annotation)
+
+
 def _kind(field) -> str:
     annotation = field.annotation
+    if _optional(field):
+        (annotation,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if typing.get_origin(annotation) is typing.Annotated:  # Day | None
+            annotation = typing.get_args(annotation)[0]
     if typing.get_origin(annotation) is typing.Literal:
         return "choice"
     if typing.get_origin(annotation) is list:
@@ -185,6 +194,12 @@ TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), mi
 
 def valid_value(field):
     """Values the field's type and bounds allow (cross-field rules aside)."""
+    if _optional(field):
+        return st.one_of(st.none(), _valid_value(field))
+    return _valid_value(field)
+
+
+def _valid_value(field):
     kind = _kind(field)
     lo, lo_open, hi, hi_open = _bounds(field)
     if kind == "choice":
@@ -240,6 +255,12 @@ def test_valid_values_round_trip_unchanged(tmp_path, data, name, days_as_strings
 
 def invalid_value(field):
     """Values of the wrong type, or out of the field's bounds or choices."""
+    if _optional(field):
+        return _invalid_value(field).filter(lambda v: v is not None)
+    return _invalid_value(field)
+
+
+def _invalid_value(field):
     kind = _kind(field)
     lo, lo_open, hi, hi_open = _bounds(field)
     wrong = {

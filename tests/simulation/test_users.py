@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from scipy.optimize import minimize
 
-from analysis.data import cohorts
 from analysis import config
+from analysis.data import cohorts
 from analysis.simulation import users as S
 
 SCALE = 0.003

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
+
+from analysis._io import relative
 
 #: One colour per measurement provider, used by every figure.
 PROVIDER_COLOURS = {
@@ -53,6 +56,17 @@ def label_simulated(ax, text: str = SIMULATED_LABEL):
     ax.text(0.99, 0.98, text, transform=ax.transAxes, ha="right", va="top", fontsize=9,
             color="#b00020", fontweight="bold",
             bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#b00020", alpha=0.9))
+    return ax
+
+
+OBSERVED_LABEL = "OBSERVED data"
+
+
+def label_observed(ax, text: str = OBSERVED_LABEL):
+    """Stamp an axes as showing an analyst's observed log (never the simulation's label)."""
+    ax.text(0.99, 0.98, text, transform=ax.transAxes, ha="right", va="top", fontsize=9,
+            color="#00539b", fontweight="bold",
+            bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#00539b", alpha=0.9))
     return ax
 
 
@@ -229,3 +243,32 @@ def plot_dau_check(dau: pd.Series, check: pd.DataFrame, ax=None, *,
     ax.legend(seen.values(), seen.keys(), fontsize=8, loc="upper right",
               bbox_to_anchor=(1.0, 0.9))
     return ax
+
+
+# ------------------------------------------------------------------ observed sources
+
+
+def source_table(log) -> pd.DataFrame:
+    """An observed log's files (:class:`analysis.data.events.EventLog`) with their
+    SHA-256, rows and days (the results table ``source``; the provenance appendix lists
+    it)."""
+    return pd.DataFrame({"path": [relative(p) for p in log.paths],
+                         "sha256": [log.sha256[p] for p in log.paths],
+                         "kind": log.kind, "table": log.table or "",
+                         "rows": log.n_rows, "first_day": str(log.first_day),
+                         "last_day": str(log.last_day)})
+
+
+def describe_source(log) -> str:
+    """A sentence naming an observed log: file(s), checksum, rows, days, column mapping."""
+    files = (f"`{Path(log.paths[0]).name}`" if len(log.paths) == 1
+             else f"{len(log.paths)} files (`{Path(log.paths[0]).name}`, ...)")
+    return (
+        f"The data are **observed**: {files}{f', table `{log.table}`' if log.table else ''} "
+        f"(SHA-256 `{log.checksum[:12]}`), {log.n_rows:,} rows from {log.first_day:%-d %B %Y} "
+        f"to {log.last_day:%-d %B %Y}, user column `{log.user_column}`, time column "
+        f"`{log.time_column}`"
+        + (f" (format `{log.time_format}`)" if log.time_format else "")
+        + (f", calendar days in {log.timezone}" if log.timezone else "")
+        + "."
+    )

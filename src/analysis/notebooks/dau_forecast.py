@@ -58,6 +58,8 @@ The notebook reads parameters -> load -> fit -> show -> say; so does this module
 :func:`headline_findings`, :func:`out_of_sample_findings`, :func:`backtest_findings`,
 :func:`share_findings`         the numbers the notebook's sentences state
 :func:`plot_decomposition`, :func:`plot_scenarios`, :func:`plot_comparison`
+:func:`observed_dau`, :func:`observed_findings`   an analyst's own log (``source`` set):
+                               its DAU, the origin and the statistical forecasts only
 
 Nothing here comes from notebook 01's helpers: what both notebooks need is in
 :mod:`analysis.simulation.panel` (the panel, the anchor check) and
@@ -75,6 +77,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import cohorts, sources
+from analysis.data.events import EventLog
 from analysis.models import forecast, retention
 from analysis.notebooks import common
 from analysis.notebooks.common import axes_or_new, fmt_pct
@@ -91,6 +94,12 @@ __all__ = [
     "SCENARIO_TEXT",
     "TABLE_LABELS",
     "BacktestFindings",
+    "ObservedDAU",
+    "ObservedFindings",
+    "observed_dau",
+    "observed_findings",
+    "observed_backtest_protocol",
+    "forecast_numbers",
     "DecompositionFindings",
     "HeadlineFindings",
     "HistoryFindings",
@@ -682,28 +691,43 @@ def milestone_numbers(milestones: pd.DataFrame) -> list[dict]:
     return out
 
 
-def score_numbers(scores: pd.DataFrame) -> list[dict]:
+def forecast_numbers(milestones: pd.DataFrame, data: str = "observed") -> list[dict]:
+    """The results numbers of a :func:`milestone_table` of statistical forecasts:
+    ``dau_day<h>_<forecast>`` with bounds (``data`` in the description)."""
+    out = []
+    for r in milestones.itertuples():
+        key = f"dau_day{r.day}_{_key(r.forecast)}"
+        out += [
+            dict(name=key, value=r.dau, description=f"{r.forecast} forecast, day {r.day} "
+                 f"({data})", unit="users"),
+            dict(name=f"{key}_lower", value=r.lower, description="lower bound", unit="users"),
+            dict(name=f"{key}_upper", value=r.upper, description="upper bound", unit="users"),
+        ]
+    return out
+
+
+def score_numbers(scores: pd.DataFrame, data: str = "simulated") -> list[dict]:
     """The results numbers of :func:`score_forecasts`: ``oos_mape_<forecast>`` and
-    ``oos_coverage_<forecast>``."""
+    ``oos_coverage_<forecast>`` (``data``: "simulated" or "observed", in the description)."""
     out = []
     for r in scores.itertuples():
         out += [
             dict(name=f"oos_mape_{_key(r.forecast)}", value=r.mape,
-                 description=f"out-of-sample MAPE, {r.forecast} (simulated)", unit="share"),
+                 description=f"out-of-sample MAPE, {r.forecast} ({data})", unit="share"),
             dict(name=f"oos_coverage_{_key(r.forecast)}", value=r.coverage,
                  description=f"out-of-sample interval coverage, {r.forecast}", unit="share"),
         ]
     return out
 
 
-def backtest_numbers(summary: pd.DataFrame) -> list[dict]:
+def backtest_numbers(summary: pd.DataFrame, data: str = "simulated") -> list[dict]:
     """The results numbers of :func:`backtest`: ``backtest_mape_<model>`` and
-    ``backtest_coverage_<model>``."""
+    ``backtest_coverage_<model>`` (``data`` as in :func:`score_numbers`)."""
     out = []
     for r in summary.itertuples():
         out += [
             dict(name=f"backtest_mape_{_key(r.model)}", value=r.mape_all,
-                 description=f"backtest MAPE, {r.model} (simulated)", unit="share"),
+                 description=f"backtest MAPE, {r.model} ({data})", unit="share"),
             dict(name=f"backtest_coverage_{_key(r.model)}", value=r.coverage_all,
                  description=f"backtest coverage, {r.model}", unit="share"),
         ]
@@ -986,23 +1010,27 @@ def _int(v) -> str:
     return "n/a" if v is None or not np.isfinite(v) else f"{v:,.0f}"
 
 
-def _interval(est, lo, hi) -> str:
-    """``743 k [736-750]`` (thousands; the bounds dropped when they equal the estimate)."""
+def _interval(est, lo, hi, thousands: bool = True) -> str:
+    """``743 k [736-750]`` in thousands, or ``48 [21-94]`` in users when ``thousands`` is
+    false (the bounds dropped when they equal the estimate)."""
+    div, unit = (1e3, " k") if thousands else (1.0, "")
     if np.isclose(lo, hi) and np.isclose(lo, est):
-        return f"{est / 1e3:,.0f} k"
-    return f"{est / 1e3:,.0f} k [{lo / 1e3:,.0f}\u2013{hi / 1e3:,.0f}]"
+        return f"{est / div:,.0f}{unit}"
+    return f"{est / div:,.0f}{unit} [{lo / div:,.0f}\u2013{hi / div:,.0f}]"
 
 
 def display_milestones(table: pd.DataFrame, labels: Mapping[str, str] | None = None,
                        level: float = 0.8) -> pd.DataFrame:
     """:func:`milestone_table` as a wide report table: one row per forecast, one column
-    per day, DAU in thousands with the interval (``743 k [736-750]``)."""
+    per day, DAU with the interval -- in thousands (``743 k [736-750]``) when the largest
+    value reaches 10,000, else in users (``48 [21-94]``)."""
     labels = {**TABLE_LABELS, **(labels or {})}
+    thousands = bool(table["dau"].abs().max() >= 1e4)
     rows = []
     for name, g in table.groupby("forecast", sort=False):
         row = {"forecast": labels.get(name, name)}
         for r in g.itertuples(index=False):
-            row[f"day {r.day}, {r.date:%-d %b}"] = _interval(r.dau, r.lower, r.upper)
+            row[f"day {r.day}, {r.date:%-d %b}"] = _interval(r.dau, r.lower, r.upper, thousands)
         rows.append(row)
     out = pd.DataFrame(rows)
     out.attrs["level"] = level
@@ -1155,17 +1183,19 @@ def plot_scenarios(history: pd.Series, forecasts: Mapping[str, pd.DataFrame], ax
 def plot_comparison(history: pd.Series, forecasts: Mapping[str, pd.DataFrame], ax=None, *,
                     actual: pd.Series | None = None, origin=None,
                     labels: Mapping[str, str] | None = None,
-                    bands: Sequence[str] | None = None):
+                    bands: Sequence[str] | None = None, data: str = "simulated panel",
+                    ylabel: str = "US daily active users"):
     """Forecasts of different models from one origin (``forecasts``; intervals drawn for
     the names in ``bands``, default all) against the history and, after the origin, what
-    happened (``actual``, points). Returns the axes."""
+    happened (``actual``, points); ``data`` names the series in the legend ("simulated
+    panel", "observed"). Returns the axes."""
     ax = axes_or_new(ax)
     labels = labels or {}
     ax.plot(pd.DatetimeIndex(history.index), history.to_numpy(float), color="black", lw=1.1,
-            label="simulated panel DAU, before the origin", zorder=4)
+            label=f"{data} DAU, before the origin", zorder=4)
     if actual is not None:
         ax.plot(pd.DatetimeIndex(actual.index), actual.to_numpy(float), "o", color="black",
-                ms=2.5, label="simulated panel DAU, after the origin (not used)", zorder=6)
+                ms=2.5, label=f"{data} DAU, after the origin (not used)", zorder=6)
     styles = ["-", "--", "-.", ":"]
     for k, (name, pred) in enumerate(forecasts.items()):
         colour = SCENARIO_COLOURS.get(name, None)
@@ -1177,6 +1207,129 @@ def plot_comparison(history: pd.Series, forecasts: Mapping[str, pd.DataFrame], a
     mark_origin(ax, origin)
     _millions(ax)
     ax.set_ylim(bottom=0)
-    ax.set_ylabel("US daily active users")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, 0.9))
     return ax
+
+
+# ----------------------------------------------------------------- an observed log
+
+
+@dataclass(frozen=True)
+class ObservedDAU:
+    """An analyst's own log (:func:`observed_dau`): its DAU and the forecast's days."""
+
+    log: EventLog
+    market: str | None  # the market counted (None: every event)
+    dau: pd.Series  # distinct active users per calendar day (dense, zeros kept), observed
+    first_forecast: pd.Timestamp  # forecast_start: the first day the models do not see
+    origin: pd.Timestamp  # the last day the models see
+    horizon_end: pd.Timestamp  # origin + horizon_days
+    days_ahead: list  # the milestones within the horizon (days after the origin)
+    milestone_dates: list
+
+    @property
+    def history(self) -> pd.Series:
+        """The DAU up to the origin: what the models see."""
+        return self.dau.loc[: self.origin]
+
+    @property
+    def after(self) -> pd.Series:
+        """The observed DAU after the origin, up to the horizon (the out-of-sample days;
+        empty when the log ends at the origin)."""
+        return self.dau.loc[self.first_forecast: self.horizon_end]
+
+
+#: Days of history the statistical forecasters need before the origin (four weeks: the
+#: weekly dummies and the seasonal naive forecast need several weeks of each weekday).
+MIN_HISTORY_DAYS = 28
+
+
+def observed_dau(log: EventLog, forecast_start, horizon_days: int, *,
+                 market: str | None = None, as_of=None,
+                 milestones: Sequence[int] = MILESTONES) -> ObservedDAU:
+    """The daily active users of an observed log
+    (:func:`analysis.data.events.read_event_log`) by the cohort engine, with the origin
+    and milestones of a forecast from ``forecast_start``.
+
+    With ``market`` (and a log with ``market_column``) only that market's users count.
+    ``forecast_start`` must leave :data:`MIN_HISTORY_DAYS` of history and lie no later
+    than the day after the log's last day (``ValueError`` naming the parameter otherwise).
+    """
+    if market is not None and not log.market_column:
+        raise ValueError(f"market {market!r}: the log has no market_column{log.where}")
+    dau = cohorts.daily_active_users(log, by_market=market is not None, as_of=as_of)
+    if market is not None:
+        known = sorted(dau["market"].unique())
+        if market not in known:
+            raise ValueError(f"market {market!r} is not in the log{log.where} "
+                             f"(markets: {', '.join(known)})")
+        dau = dau[dau["market"] == market]
+    series = dau.set_index("date")["dau"].astype(float)
+    series.index = pd.DatetimeIndex(series.index, freq="D")
+    first_forecast = _ts(forecast_start)
+    origin = first_forecast - pd.Timedelta(days=1)
+    earliest = series.index[0] + pd.Timedelta(days=MIN_HISTORY_DAYS)
+    latest = series.index[-1] + pd.Timedelta(days=1)
+    if not earliest <= first_forecast <= latest:
+        raise ValueError(
+            f"forecast_start {first_forecast.date()} must lie between {earliest.date()} "
+            f"({MIN_HISTORY_DAYS} days after the log's first day {series.index[0].date()}) and "
+            f"{latest.date()} (the day after its last day){log.where}; set forecast_start "
+            "in the parameter file")
+    if float(series.loc[:origin].min()) <= 0:
+        zero = series.loc[:origin][series.loc[:origin] <= 0].index[0]
+        raise ValueError(
+            f"the log{log.where} has no active user on {zero.date()}, before the origin "
+            f"{origin.date()}: the forecasters model log DAU and need at least one user "
+            "every day; start the log later or fill the gap")
+    days_ahead = [h for h in milestones if h <= horizon_days] or [horizon_days]
+    return ObservedDAU(
+        log=log, market=market, dau=series, first_forecast=first_forecast, origin=origin,
+        horizon_end=origin + pd.Timedelta(days=horizon_days), days_ahead=days_ahead,
+        milestone_dates=[origin + pd.Timedelta(days=h) for h in days_ahead])
+
+
+@dataclass(frozen=True)
+class ObservedFindings:
+    """What the observed-data sentences of notebook 02 state (:func:`observed_findings`)."""
+
+    first_day: pd.Timestamp  # the log's first and last day
+    last_day: pd.Timestamp
+    peak_dau: float  # the largest DAU and its day
+    peak_day: pd.Timestamp
+    origin_dau: float  # the DAU on the origin
+    mean_last_week: float  # mean DAU of the 7 days to the origin
+    default: dict  # milestone day -> the default forecaster's row (dau, lower, upper, date)
+    n_after: int  # observed days after the origin (scored)
+
+
+def observed_findings(obs: ObservedDAU, milestones: pd.DataFrame) -> ObservedFindings:
+    """The numbers the observed-data sentences state: the series' span, peak and level
+    at the origin, and the default forecaster's milestones (:func:`milestone_table`)."""
+    hist = obs.history
+    default = milestones[milestones["forecast"] == "default (ARIMA)"]
+    return ObservedFindings(
+        first_day=obs.dau.index[0], last_day=obs.dau.index[-1],
+        peak_dau=float(obs.dau.max()), peak_day=obs.dau.idxmax(),
+        origin_dau=float(hist.iloc[-1]), mean_last_week=float(hist.iloc[-7:].mean()),
+        default={int(r.day): {"date": r.date, "dau": r.dau, "lower": r.lower,
+                              "upper": r.upper} for r in default.itertuples(index=False)},
+        n_after=len(obs.after))
+
+
+def observed_backtest_protocol(n_days: int, max_cutoffs: int = 11) -> dict | None:
+    """The rolling-origin protocol for an observed series of ``n_days`` days: the
+    notebook's :data:`BACKTEST` window and horizon, with the period between cutoffs
+    widened (in whole weeks) so that at most ``max_cutoffs`` cutoffs are made (Prophet's
+    example has 11). ``None`` when the series is shorter than the window plus the
+    horizon."""
+    initial = pd.Timedelta(BACKTEST["initial"]).days
+    horizon = pd.Timedelta(BACKTEST["horizon"]).days
+    span = n_days - initial - horizon
+    if span < 0:
+        return None
+    weeks = max(1, -(-span // (7 * max_cutoffs)))  # ceiling: at most max_cutoffs
+    while span // (7 * weeks) + 1 > max_cutoffs:
+        weeks += 1
+    return {**BACKTEST, "period": f"{7 * weeks} days"}

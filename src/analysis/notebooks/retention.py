@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import cohorts, sources
+from analysis.data.events import EventLog
 from analysis.models import retention
 from analysis.notebooks import common
 from analysis.notebooks.common import axes_or_new, date_span, fmt_pct
@@ -149,6 +150,11 @@ USERS_LABEL = {
     "unbounded": "arrivals still active (scaled up)",
     "classic": "arrivals active that day (scaled up)",
 }
+#: The same for an observed log (no scaling).
+OBSERVED_USERS_LABEL = {
+    "unbounded": "users of the cohorts still active",
+    "classic": "users of the cohorts active that day",
+}
 
 
 # ------------------------------------------------------------------------- the arrivals
@@ -167,7 +173,7 @@ class Arrivals:
     the same at full scale; ``summary``: one row per cohort (:func:`cohort_summary`).
     """
 
-    panel: Panel
+    panel: Panel | None  # None for an observed log (then ``log`` is set)
     start: pd.Timestamp
     end: pd.Timestamp
     as_of: pd.Timestamp
@@ -181,6 +187,12 @@ class Arrivals:
     n_users: int
     n_arrivals: float
     summary: pd.DataFrame
+    log: EventLog | None = None
+
+    @property
+    def observed(self) -> bool:
+        """True for an analyst's own (observed) log, False for the simulated panel."""
+        return self.panel is None
 
     @property
     def n_cohorts(self) -> int:
@@ -197,6 +209,93 @@ class Arrivals:
         return self.summary["days_observed"].max()
 
 
+def _cohorts_of(events: pd.DataFrame, c0, c1, as_of, definition: Definition, scale: float,
+                **fields) -> Arrivals:
+    table = common.build_cohort_table(events, as_of)
+    all_rows = cohorts.retention_table(table, definition)
+    rows = fitting_rows(table, definition, as_of)
+    last_fitted = rows.groupby("cohort_date")["age_days"].max()
+    guarded = all_rows[all_rows["age_days"] > all_rows["cohort_date"].map(last_fitted)]
+    n_users = int(table.groupby("cohort_date")["cohort_size"].first().sum())
+    return Arrivals(start=c0, end=c1, as_of=pd.Timestamp(as_of), definition=definition,
+                    events=events, table=table, all_rows=all_rows, rows=rows,
+                    guarded=guarded if len(guarded) else None,
+                    cohort_dates=sorted(table["cohort_date"].unique()), n_users=n_users,
+                    n_arrivals=n_users / scale,
+                    summary=cohort_summary(table, definition, scale), **fields)
+
+
+def observed_arrivals(log: EventLog, cohort_start, cohort_end, definition: Definition, *,
+                      market: str | None = None, as_of=None) -> Arrivals:
+    """The users of an observed log (:func:`analysis.data.events.read_event_log`) whose
+    cohort day -- the install day when the log has ``install_column``, else the first
+    active day -- lies from ``cohort_start`` to ``cohort_end``, observed until ``as_of``
+    (default: the log's last day). With ``market`` and a log with ``market_column`` only
+    that market's events count. No scaling: the users are the users.
+    """
+    c0, c1 = pd.Timestamp(cohort_start), pd.Timestamp(cohort_end)
+    if c1 < c0:
+        raise ValueError(f"cohort_end {c1.date()} is before cohort_start {c0.date()}")
+    end = pd.Timestamp(as_of if as_of is not None else log.last_day)
+    if c0.date() < log.first_day:
+        raise ValueError(
+            f"cohort_start {c0.date()} is before the log's first day {log.first_day}{log.where}: "
+            "users active before the log began would be taken for new arrivals; start on or "
+            f"after {log.first_day}")
+    if c1 > end:
+        raise ValueError(f"cohort_end {c1.date()} is after the end of the log ({end.date()})")
+    events = events_of_cohorts(log, c0, c1, end, market)
+    return _cohorts_of(events, c0, c1, end, definition, 1.0, panel=None, log=log)
+
+
+def events_of_cohorts(log: EventLog, c0, c1, end, market: str | None = None) -> pd.DataFrame:
+    """``user_id, event_date, install_date`` of the users whose cohort day (install, else
+    first activity) lies in ``c0 .. c1``, events up to ``end`` (DuckDB: only those users'
+    rows reach pandas)."""
+    con = cohorts._connect()
+    try:
+        src = log.select_sql(con)
+        where = f"WHERE event_date <= DATE '{pd.Timestamp(end).date()}'"
+        if market is not None and log.market_column:
+            n = con.execute(f"SELECT count(*) FROM {src} WHERE market = ?", [market]).fetchone()[0]
+            if n == 0:
+                found = [r[0] for r in con.execute(
+                    f"SELECT DISTINCT market FROM {src} ORDER BY 1 LIMIT 20").fetchall()]
+                raise ValueError(f"market {market!r} has no event{log.where} (column "
+                                 f"{log.market_column!r} holds {found})")
+            where += f" AND market = {cohorts._sql_str(market)}"
+        day = "min(install_date)" if log.install_column else "min(event_date)"
+        events = con.execute(
+            f"WITH ev AS (SELECT * FROM {src} {where}), "
+            f"u AS (SELECT user_id, {day} AS install_date FROM ev GROUP BY user_id) "
+            f"SELECT ev.user_id, CAST(ev.event_date AS TIMESTAMP) AS event_date, "
+            f"CAST(u.install_date AS TIMESTAMP) AS install_date FROM ev JOIN u USING (user_id) "
+            f"WHERE u.install_date BETWEEN DATE '{c0.date()}' AND DATE '{c1.date()}'"
+        ).df()
+    finally:
+        con.close()
+    if events.empty:
+        raise ValueError(f"no user's cohort day falls from {c0.date()} to {c1.date()}{log.where}")
+    for col in ("event_date", "install_date"):
+        events[col] = events[col].astype("datetime64[ns]")
+    return events
+
+
+def describe_log(log: EventLog, arrivals: Arrivals) -> str:
+    """A sentence naming the observed log (:func:`analysis.notebooks.common.describe_source`)
+    and what a user's cohort is."""
+    cohort_day = (f"install day (column `{log.install_column}`)" if log.install_column
+                  else "first active day")
+    return common.describe_source(log) + f" A user's cohort is the {cohort_day}."
+
+
+def display_observed_cohorts(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`cohort_summary` of an observed log formatted for a report table."""
+    out = display_cohorts(summary).drop(columns=["users in panel", "users, scaled up"])
+    out.insert(1, "users", summary["users"].map(lambda v: f"{v:,.0f}"))
+    return out.rename(columns={"cohort (install day)": "cohort (first day)"})
+
+
 def arrival_cohorts(panel: Panel, cohort_start, cohort_end,
                     definition: Definition) -> Arrivals:
     """The users of ``panel`` who installed from ``cohort_start`` to ``cohort_end``
@@ -204,18 +303,7 @@ def arrival_cohorts(panel: Panel, cohort_start, cohort_end,
     ``definition`` retention."""
     c0, c1 = pd.Timestamp(cohort_start), pd.Timestamp(cohort_end)
     events = panel.cohort_events(c0, c1)
-    table = common.build_cohort_table(events, panel.end)
-    all_rows = cohorts.retention_table(table, definition)
-    rows = fitting_rows(table, definition, panel.end)
-    last_fitted = rows.groupby("cohort_date")["age_days"].max()
-    guarded = all_rows[all_rows["age_days"] > all_rows["cohort_date"].map(last_fitted)]
-    n_users = int(table.groupby("cohort_date")["cohort_size"].first().sum())
-    return Arrivals(panel=panel, start=c0, end=c1, as_of=panel.end, definition=definition,
-                    events=events, table=table, all_rows=all_rows, rows=rows,
-                    guarded=guarded if len(guarded) else None,
-                    cohort_dates=sorted(table["cohort_date"].unique()), n_users=n_users,
-                    n_arrivals=panel.scale_up(n_users),
-                    summary=cohort_summary(table, definition, panel.scale))
+    return _cohorts_of(events, c0, c1, panel.end, definition, panel.scale, panel=panel)
 
 
 # ------------------------------------------------------------------------------ cohorts
@@ -827,7 +915,7 @@ class ProjectionFindings:
 
 
 def projection_findings(projection: pd.DataFrame, arrivals: Arrivals, best: str,
-                        truth: Mapping[int, float]) -> ProjectionFindings:
+                        truth: Mapping[int, float] | None = None) -> ProjectionFindings:
     """The sBG's projections (:func:`projection_table`) at every horizon and, on the last,
     its implied users, those of ``best``, the truth (``truth``: horizon -> true value,
     :func:`true_at_horizons`) and how far the projection extrapolates."""
@@ -842,7 +930,7 @@ def projection_findings(projection: pd.DataFrame, arrivals: Arrivals, best: str,
         best_users=alt.loc[last, "users"] if other else None,
         best_users_lower=alt.loc[last, "users_lower"] if other else None,
         best_users_upper=alt.loc[last, "users_upper"] if other else None,
-        truth_users=truth[last] * arrivals.n_users / arrivals.panel.scale,
+        truth_users=None if truth is None else truth[last] * arrivals.n_arrivals,
         beyond_days=last - int(arrivals.rows["age_days"].max()))
 
 

@@ -139,8 +139,44 @@ class PanelParams(NotebookParams):
     figure_dpi: int = Field(150, ge=50, le=600, description="resolution of figures")
 
 
-class RetentionParams(PanelParams):
-    """``01_retention``: retention curves of the January arrivals."""
+class LogParams(NotebookParams):
+    """Where the activity log comes from: the simulated panel or an analyst's own log.
+
+    ``source: simulated`` (the default) is the calibrated panel; anything else is a path,
+    glob or directory of Parquet or CSV files, or a DuckDB database file with ``table``,
+    read by :func:`analysis.data.events.read_event_log` with the column mapping below
+    (relative paths are relative to the working directory of the run). ``scale`` and
+    ``seed`` only apply to the simulated panel.
+    """
+
+    source: str = Field("simulated", min_length=1,
+                        description="'simulated' or a path / glob / directory of the log")
+    user_column: str = Field("user_id", min_length=1, description="column of user ids")
+    time_column: str = Field("event_date", min_length=1, description="column of event times")
+    market_column: str | None = Field(None, min_length=1, description="column of markets (optional)")
+    install_column: str | None = Field(None, min_length=1, description="column of install times (optional)")
+    time_format: str | None = Field(None, min_length=1, description="strptime codes or epoch_* for times")
+    timezone: str | None = Field(None, min_length=1, description="IANA zone in which days are counted")
+    table: str | None = Field(None, min_length=1, description="table of a DuckDB database source")
+    as_of: Day | None = Field(None, description="end of the observation window")
+
+    @property
+    def observed(self) -> bool:
+        return self.source != "simulated"
+
+    @model_validator(mode="after")
+    def _log_options(self):
+        if not self.observed:
+            mapped = [k for k in ("market_column", "install_column", "time_format", "timezone",
+                                  "table", "as_of") if getattr(self, k) is not None]
+            if mapped:
+                raise ValueError(f"{', '.join(mapped)} only apply to an observed log; set "
+                                 f"source to its path (source is 'simulated')")
+        return self
+
+
+class RetentionParams(PanelParams, LogParams):
+    """``01_retention``: retention curves of the January arrivals (or of an observed log)."""
 
     cohort_start: Day = Field(date(2025, 1, 13), description="first arrival day studied")
     cohort_end: Day = Field(date(2025, 1, 19), description="last arrival day studied")
@@ -158,8 +194,9 @@ class RetentionParams(PanelParams):
         return self
 
 
-class ForecastParams(PanelParams):
-    """``02_dau_forecast``: DAU forecasts under scenarios, with backtests."""
+class ForecastParams(PanelParams, LogParams):
+    """``02_dau_forecast``: DAU forecasts under scenarios, with backtests (or, on an
+    observed log, the statistical forecasts and their backtests)."""
 
     forecast_start: Day = Field(date(2025, 3, 1), description="first forecast day")
     horizon_days: int = Field(180, ge=1, le=730, description="days forecast")

@@ -565,6 +565,11 @@ def up_to_date(notebook: Path, values: dict, output: Path, results_path: Path) -
 
 # --- The run ----------------------------------------------------------------------------
 
+#: Parameters naming a data source (an observed log): resolved against the working
+#: directory of the run, because the kernel runs in the notebook's directory.
+SOURCE_KEYS = ("source", "merchant_source", "effort_source")
+
+
 def _results_path(output: Path) -> Path:
     # Results of the build's own notebooks go to build/results/ (which the reports and
     # the provenance appendix read); a run written elsewhere keeps its results beside it.
@@ -619,6 +624,9 @@ def run_notebook(
             f"{type(params).__name__} disagree (missing in the cell: {missing or 'none'}; "
             f"not in the schema: {extra or 'none'})")
     values = params.model_dump(mode="json")
+    for key in SOURCE_KEYS:  # a log's path is relative to the caller's directory, as typed
+        if values.get(key) not in (None, "simulated") and "://" not in values[key]:
+            values[key] = os.path.abspath(os.path.expanduser(values[key]))
     wait = lock_timeout(lock_timeout_s)
 
     output.parent.mkdir(parents=True, exist_ok=True)

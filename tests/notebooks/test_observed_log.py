@@ -1,0 +1,133 @@
+"""Notebooks 01 and 02 on a real, public log nobody here made (issue 14): the CDNOW
+purchase log of Lifetimes 0.11.3 (data/raw/reference/SOURCE_README.md) -- its test slice
+of 294 customers for notebook 01, the whole log (69,659 rows) for notebook 02. Parameter
+file -> runner -> results; cohort sizes and daily active users checked against direct
+pandas counts; no output may call the data simulated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pandas as pd
+import pytest
+
+from analysis import config
+
+REFERENCE = config.PROJ_ROOT / "data" / "raw" / "reference"
+SLICE = REFERENCE / "cdnow_master_purchases_slice.csv"
+FULL = REFERENCE / "cdnow_master_purchases.csv"
+
+
+def _run(tmp_path, notebook: str, params: str):
+    """Run ``notebook`` with the parameter text ``params`` into ``tmp_path/build``."""
+    path = tmp_path / f"{notebook}.yaml"
+    path.write_text(params)
+    out = tmp_path / "build" / "notebooks" / f"{notebook}.ipynb"
+    env = {**os.environ, "ANALYSIS_BUILD_DIR": str(tmp_path / "build")}
+    run = subprocess.run([sys.executable, "-m", "analysis.pipeline.runner",
+                          str(config.NOTEBOOKS_DIR / f"{notebook}.ipynb"), "--params",
+                          str(path), "--output", str(out), "--quiet"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    return run, out
+
+
+def _outputs_text(out) -> str:
+    nb = nbformat.read(out, as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Notebook 01 on the slice and notebook 02 on the whole log, into one scratch
+    build (as the README's "Run it on your own data" does)."""
+    tmp_path = tmp_path_factory.mktemp("observed")
+    run01, out01 = _run(tmp_path, "01_retention",
+                    f"source: {SLICE}\nuser_column: customer_id\ntime_column: date\n"
+                    "time_format: '%Y%m%d'\ncohort_start: 1997-01-01\ncohort_end: 1997-03-31\n"
+                    "definition: unbounded\nholdout_days: 90\nhorizons: [90, 365, 730]\n")
+    run02, out02 = _run(tmp_path, "02_dau_forecast",
+                        f"source: {FULL}\nuser_column: customer_id\ntime_column: date\n"
+                        "time_format: '%Y%m%d'\nforecast_start: 1998-01-01\nhorizon_days: 180\n")
+    return tmp_path, (run01, out01), (run02, out02)
+
+
+@pytest.mark.slow
+def test_notebook_01_on_cdnow_slice(built):
+    tmp_path, (run, out), _ = built
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads((tmp_path / "build" / "results" / "01_retention.json").read_text())
+    cohorts = pd.DataFrame(results["tables"]["cohorts"]["rows"])
+    log = pd.read_csv(SLICE)
+    first = pd.to_datetime(log.groupby("customer_id")["date"].min().astype(str), format="%Y%m%d")
+    want = first[(first >= "1997-01-01") & (first <= "1997-03-31")].value_counts().sort_index()
+    assert cohorts["users"].tolist() == want.tolist()
+    assert pd.to_datetime(cohorts["cohort_date"]).tolist() == want.index.tolist()
+    assert any(k.endswith("cdnow_master_purchases_slice.csv") for k in
+               results["provenance"]["files_read"])
+    assert "projection" in results["tables"] and "recovery" not in results["tables"]
+    text = _outputs_text(out)
+    assert "observed" in text and "SIMULATED" not in text.replace("image/png", "")
+
+
+@pytest.mark.slow
+def test_notebook_02_on_cdnow(built):
+    tmp_path, _, (run, out) = built
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads((tmp_path / "build" / "results" / "02_dau_forecast.json").read_text())
+    dau = pd.DataFrame(results["tables"]["dau"]["rows"])
+    log = pd.read_csv(FULL)
+    want = log.groupby("date")["customer_id"].nunique()
+    want.index = pd.to_datetime(want.index.astype(str), format="%Y%m%d")
+    want = want.reindex(pd.date_range(want.index.min(), want.index.max()), fill_value=0)
+    assert pd.to_datetime(dau["date"]).tolist() == want.index.tolist()
+    assert dau["dau"].astype(int).tolist() == want.tolist()
+    # scored on the 180 observed days of 1998 it did not see; no simulation's truth
+    scores = pd.DataFrame(results["tables"]["out_of_sample"]["rows"])
+    assert set(scores["days"]) == {180}
+    assert "scenario_assumptions" not in results["tables"]
+    assert any(k.endswith("cdnow_master_purchases.csv") for k in
+               results["provenance"]["files_read"])
+    text = _outputs_text(out)
+    assert "observed" in text and "SIMULATED" not in text.replace("image/png", "")
+
+
+@pytest.mark.slow
+def test_notebook_02_refuses_an_origin_outside_the_log(tmp_path):
+    """The default forecast_start (2025) is not in a 1997-98 log: the run fails naming
+    the parameter and the log's days, and writes no results."""
+    run, out = _run(tmp_path, "02_dau_forecast",
+                    f"source: {FULL}\nuser_column: customer_id\ntime_column: date\n"
+                    "time_format: '%Y%m%d'\n")
+    assert run.returncode != 0
+    assert "forecast_start 2025-03-01 must lie between 1997-01-29" in run.stderr
+    assert not (tmp_path / "build" / "results" / "02_dau_forecast.json").exists()
+
+
+@pytest.mark.slow
+def test_observed_report_renders(built):
+    """The template reports/observed/, copied next to the scratch build, renders both
+    notebooks' observed sections with the log's checksum in the provenance appendix."""
+    tmp_path, (run01, _), (run02, _) = built
+    assert run01.returncode == 0 and run02.returncode == 0
+    shutil.copytree(config.PROJ_ROOT / "reports" / "observed", tmp_path / "reports")
+    env = {**os.environ, "ANALYSIS_BUILD_DIR": str(tmp_path / "build")}
+    run = subprocess.run([sys.executable, "-m", "analysis.pipeline.render", "--reports-dir",
+                          str(tmp_path / "reports"), "--format", "html"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    page = (tmp_path / "reports" / "_output" / "observed.html").read_text()
+    text = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]*"', "", page))
+    assert "SIMULATED" not in text and "simulated panel" not in text
+    assert "observed" in text
+    assert hashlib.sha256(FULL.read_bytes()).hexdigest() in text
+    for caption in ("Observed cohorts", "Out-of-sample check on observed data",
+                    "Rolling-origin backtest of the statistical forecasters on the whole "
+                    "observed series"):
+        assert caption in text

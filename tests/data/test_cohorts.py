@@ -224,6 +224,27 @@ def test_retention_table(log):
         C.retention_table(t.drop(columns="cohort_size"))
 
 
+def test_retention_table_end_guard_drops_each_cohorts_last_ages(log):
+    """end_guard=k keeps the ages 0 .. (that cohort's last observed age - k), per cohort
+    (and per market), in the table's own unit; pooling happens after the guard."""
+    t = C.cohort_table(log)
+    full = C.retention_table(t, "unbounded")
+    guarded = C.retention_table(t, "unbounded", end_guard=5)
+    last = full.groupby("cohort_date")["age_days"].max()
+    want = full[full["age_days"] <= full["cohort_date"].map(last) - 5].reset_index(drop=True)
+    pd.testing.assert_frame_equal(guarded, want)
+    pooled = C.retention_table(t, "unbounded", end_guard=5, pooled=True).set_index("age_days")
+    assert pooled["n_cohorts"].to_dict() == want.groupby("age_days").size().to_dict()
+    weekly = C.cohort_table(log, cohort_period="week")
+    wk = C.retention_table(weekly, "unbounded", end_guard=1)
+    for cohort, g in C.retention_table(weekly, "unbounded").groupby("cohort_date"):
+        assert wk[wk["cohort_date"] == cohort]["age_weeks"].max() == g["age_weeks"].max() - 1 \
+            or g["age_weeks"].max() == 0
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="end_guard must be an integer >= 0"):
+            C.retention_table(t, "unbounded", end_guard=bad)
+
+
 # --------------------------------------------------------------------------------- bad input
 
 

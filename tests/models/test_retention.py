@@ -27,6 +27,7 @@ from analysis.models.retention import (
     NotFittedError,
     PowerLawRetention,
     RetentionFitError,
+    RetentionFitWarning,
     ShiftedBetaGeometric,
     WeibullRetention,
     compare_models,
@@ -742,3 +743,65 @@ def test_plot_retention_returns_axes(fh_alive):
         ax2 = r.plot_retention(m, _table(), level=None)
     assert ax2.get_xlabel() == "age (days)"
     plt.close(ax2.figure)
+
+
+# ------------------------------------------------ monthly cohorts of a real log (issue 14)
+
+
+def _homogeneous_monthly_table(label: str = "timestamp") -> pd.DataFrame:
+    """Three monthly cohorts of 10,000 users whose survivors follow one discrete Weibull
+    curve exactly (no heterogeneity): S(t) = (1 - theta)^(t^c), theta 0.5, c 0.4 -- the
+    shape of the CDNOW purchase log's monthly cohorts, where the BdW's alpha and beta run
+    off together."""
+    rows = []
+    for k, start in enumerate(pd.date_range("1997-01-01", periods=3, freq="MS")):
+        ages = np.arange(0, 18 - k)
+        alive = np.round(10_000 * (1 - 0.5) ** (ages.astype(float) ** 0.4)).astype(int)
+        rows.append(pd.DataFrame({"cohort_date": start, "age_months": ages,
+                                  "active_on_or_after": alive, "cohort_size": 10_000}))
+    out = pd.concat(rows, ignore_index=True)
+    if label == "period":
+        out["cohort_date"] = pd.PeriodIndex(out["cohort_date"], freq="M")
+    return out
+
+
+def test_joint_fit_accepts_period_cohort_labels():
+    """A pd.Period label (monthly cohorts built with pandas) crashed the joint fit."""
+    kw = dict(age_col="age_months", active_col="active_on_or_after")
+    by_date = ShiftedBetaGeometric().fit_cohorts(_homogeneous_monthly_table(), **kw)
+    by_period = ShiftedBetaGeometric().fit_cohorts(_homogeneous_monthly_table("period"), **kw)
+    assert by_period.params_.to_numpy() == pytest.approx(by_date.params_.to_numpy())
+
+
+def _cdnow_monthly_table() -> pd.DataFrame:
+    """Unbounded monthly retention of the CDNOW purchase log (Lifetimes 0.11.3,
+    data/raw/reference/SOURCE_README.md), counted with pandas: cohort = month of the first
+    purchase, survivors at age k = customers whose last purchase is k or more months
+    later; the log covers January 1997 to June 1998 (18 whole months)."""
+    log = pd.read_csv(REFERENCE_DIR / "cdnow_master_purchases.csv")
+    month = pd.to_datetime(log["date"].astype(str), format="%Y%m%d").dt.to_period("M")
+    span = month.groupby(log["customer_id"]).agg(["min", "max"])
+    last_month = pd.Period("1998-06", "M")
+    rows = []
+    for cohort, g in span.groupby("min"):
+        lived = (g["max"] - cohort).map(lambda d: d.n)
+        for k in range((last_month - cohort).n + 1):
+            rows.append({"cohort_date": cohort.to_timestamp(), "age_months": k,
+                         "active_on_or_after": int((lived >= k).sum()),
+                         "cohort_size": len(g)})
+    return pd.DataFrame(rows)
+
+
+def test_bdw_on_cdnow_monthly_cohorts_warns_of_the_boundary_instead_of_raising():
+    """On the CDNOW log's three monthly cohorts the BdW's alpha and beta run off together
+    (no detectable heterogeneity). The module's docs promise a boundary warning; the
+    joint monthly fit raised RetentionFitError instead. The curve must be the homogeneous
+    limit, i.e. the discrete Weibull fitted to the same table."""
+    table = _cdnow_monthly_table()
+    kw = dict(age_col="age_months", active_col="active_on_or_after")
+    with pytest.warns(RetentionFitWarning, match="no detectable heterogeneity"):
+        m = BetaDiscreteWeibull().fit_cohorts(table, **kw)
+    weibull = WeibullRetention().fit_cohorts(table, **kw)
+    t = np.arange(18)
+    assert m.survival(t) == pytest.approx(weibull.survival(t), abs=1e-3)
+    assert m.log_likelihood_ >= weibull.log_likelihood_ - 1e-3

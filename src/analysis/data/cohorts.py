@@ -904,6 +904,7 @@ def retention_table(
     definition: Literal["classic", "unbounded"] = "classic",
     *,
     pooled: bool = False,
+    end_guard: int = 0,
 ) -> pd.DataFrame:
     """Retention rates from a :func:`cohort_table`.
 
@@ -921,6 +922,17 @@ def retention_table(
         If true, pool the cohorts: per (market,) age, the sum of retained users over the
         sum of cohort sizes *of the cohorts observed at that age* (the dense table makes
         this exact under right-censoring), plus ``n_cohorts``.
+    end_guard : int
+        Drop the last ``end_guard`` ages (in the table's unit) of every cohort, the
+        periods just before the end of the window. Unbounded retention counts a user as
+        retained until their last active period *seen*, so its last periods are biased
+        low (a user who comes back after the window is not seen yet); fitting a survival
+        model to them biases its projections down. Choose a guard at least as long as
+        the typical gap between a user's active periods; the projections depend on it
+        (measured on the CDNOW purchase log's 31 daily cohorts of January 1997, observed
+        515-545 days: the sBG's retention at day 365 is 0.157 with no guard, 0.167 with
+        14 days, 0.182 with 30 and 0.216 with 90). Default 0 (every age kept); classic
+        retention needs no guard. Applied before pooling.
 
     Returns
     -------
@@ -942,6 +954,12 @@ def retention_table(
     out = table[[*keys, "cohort_date", age, "cohort_size", col]].rename(
         columns={col: "retained_users"}
     )
+    if isinstance(end_guard, bool) or not isinstance(end_guard, (int, np.integer)) \
+            or end_guard < 0:
+        raise ValueError(f"end_guard must be an integer >= 0, not {end_guard!r}")
+    if end_guard:
+        last = out.groupby([*keys, "cohort_date"])[age].transform("max")
+        out = out[out[age] <= last - end_guard]
     if pooled:
         out = (
             out.groupby([*keys, age], sort=True)

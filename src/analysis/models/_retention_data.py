@@ -384,6 +384,8 @@ def _validate_alive(alive: Any, model: _HasParams) -> np.ndarray:
 
 
 def _cohort_label(v: Any) -> str:
+    if isinstance(v, pd.Period):  # a monthly or weekly cohort label: "1997-01"
+        return str(v)
     if isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "strftime"):
         ts = pd.Timestamp(v)
         return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else str(ts)

@@ -38,6 +38,11 @@ from analysis.models._retention_data import (
 
 #: Search range of the transformed (log / logit) parameters.
 _BOUND = 20.0
+#: A run that ends with transformed parameters beyond this (e.g. alpha, beta > 2e4 for the
+#: sBG/BdW: a Beta distribution that is all but a point mass) without reaching a
+#: stationary point is taken as a likelihood maximised in the limit (the homogeneous
+#: model), not as a failure.
+_RIDGE = 10.0
 #: Largest central-difference gradient of the per-user negative log-likelihood accepted
 #: as a stationary point.
 _GTOL = 1e-5
@@ -176,7 +181,7 @@ class RetentionLikelihood(Estimator):
             free = np.abs(res.x) < _BOUND - 1e-6
             return bool(np.all(np.isfinite(g[free])) and np.all(np.abs(g[free]) < _GTOL))
 
-        results, messages = [], []
+        results, messages, failed = [], [], []
         user = self._user_start()
         quick = bool(user) and getattr(self, "_quick_start", False)
 
@@ -205,11 +210,30 @@ class RetentionLikelihood(Estimator):
             if stationary(res):
                 results.append(res)
             else:
+                failed.append(res)
                 at = ", ".join(
                     f"{n}={v:.6g}"
                     for n, v in zip(self.param_names, self._to_natural(res.x), strict=True)
                 )
                 messages.append(f"{res.message} at {at}")
+        ridge = [r for r in failed if np.isfinite(r.fun) and np.any(np.abs(r.x) > _RIDGE)]
+        if not results and ridge:
+            best = min(ridge, key=lambda r: r.fun)
+            at = ", ".join(
+                f"{n}={v:.3g}"
+                for n, v, u in zip(self.param_names, self._to_natural(best.x), best.x, strict=True)
+                if abs(u) > _RIDGE
+            )
+            warnings.warn(
+                f"{type(self).__name__}: the likelihood keeps rising as {at} run off "
+                f"without bound: it is maximised on the boundary (for sBG/BdW: no detectable "
+                f"heterogeneity, the model collapses towards a homogeneous curve). The fit "
+                f"stops at the best point found; standard errors are unreliable; prefer the "
+                f"simpler model.",
+                RetentionFitWarning,
+                stacklevel=4,
+            )
+            return best
         if not results:
             detail = "; ".join(str(m) for m in messages) or "no finite starting value"
             raise RetentionFitError(

@@ -309,10 +309,6 @@ def arrival_cohorts(panel: Panel, cohort_start, cohort_end,
 # ------------------------------------------------------------------------------ cohorts
 
 
-def _last_age(table: pd.DataFrame, as_of) -> pd.Series:
-    return (pd.Timestamp(as_of) - pd.to_datetime(table["cohort_date"])).dt.days
-
-
 def fitting_rows(table: pd.DataFrame, definition: Definition, as_of,
                  guard_days: int | None = None) -> pd.DataFrame:
     """The rows a retention model is fitted to: ``cohort_date, age_days, cohort_size,
@@ -326,9 +322,9 @@ def fitting_rows(table: pd.DataFrame, definition: Definition, as_of,
         guard_days = END_GUARD_DAYS if definition == "unbounded" else 0
     if guard_days < 0:
         raise ValueError(f"guard_days must be >= 0, got {guard_days}")
-    rows = cohorts.retention_table(table, definition)
-    keep = rows["age_days"] <= _last_age(rows, as_of) - guard_days
-    out = rows[keep].reset_index(drop=True)
+    # the dense table runs to as_of, so the library's guard (the last ages of each
+    # cohort) drops the days just before as_of
+    out = cohorts.retention_table(table, definition, end_guard=guard_days)
     if out.empty or out["age_days"].max() < 2:
         raise ValueError(
             f"after dropping the last {guard_days} days of each cohort fewer than three "

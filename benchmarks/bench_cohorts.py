@@ -19,7 +19,12 @@ then times, each in a fresh subprocess so that the peak resident memory
 - pandas (at the smallest size only): an idiomatic vectorized version and the slow
   reference ``_reference_cohort_table`` / ``_reference_daily_active_users``;
 - at the smallest size, the same engine on a copy of the log sorted by date instead
-  of by user (row-group layout).
+  of by user (row-group layout);
+- with ``--ids dense,sparse,string``, the same log with the ids real logs have: sparse
+  64-bit integers (``hash(user_id) >> 1`` as BIGINT) and 32-character hex strings
+  (``md5(user_id)``), each a copy with the same users and events; on each, the engine,
+  the plain DuckDB SQL alternatives and Polars' streaming engine (``polars`` from the
+  bench extra; skipped with a message if it is missing), side by side.
 
 Wall time is the median over ``--repeats`` runs inside the subprocess (pandas and the
 reference: ``--pandas-repeats``, default 1), measured after the imports. Prints a table
@@ -133,6 +138,44 @@ def _pandas_dau(path):
     return df.groupby("event_date")["user_id"].nunique().reset_index(name="dau")
 
 
+def _polars_cohort_table(path):
+    """Polars, lazy + streaming: distinct user-days, first day per user, counts per
+    (cohort, day) -- the same result as the engine's ``active_users`` (nonzero cells)."""
+    import polars as pl
+
+    ud = pl.scan_parquet(path).select("user_id", "event_date").unique()
+    first = ud.group_by("user_id").agg(pl.col("event_date").min().alias("cohort_date"))
+    return (ud.join(first, on="user_id").group_by("cohort_date", "event_date").len()
+            .collect(engine="streaming"))
+
+
+def _polars_dau(path):
+    import polars as pl
+
+    return (pl.scan_parquet(path).group_by("event_date")
+            .agg(pl.col("user_id").n_unique().alias("dau")).collect(engine="streaming"))
+
+
+def id_copy(path: Path, rows: int, ids: str) -> Path:
+    """The log ``path`` with its dense int32 ids replaced by sparse BIGINT or hex-string
+    ids (one-to-one, so users and events are the same); cached."""
+    if ids == "dense":
+        return path
+    out = bench_file(rows, f"user_{ids}ids")
+    if not out.is_file():
+        import duckdb
+
+        expr = {"sparse": "(hash(user_id) >> 1)::BIGINT",
+                "string": "md5(user_id::VARCHAR)"}[ids]  # fmt: skip
+        tmp = out.with_suffix(f".tmp-{os.getpid()}")
+        con = duckdb.connect()
+        con.execute(f"COPY (SELECT {expr} AS user_id, event_date, market FROM "
+                    f"read_parquet('{path}')) TO '{tmp}' "
+                    "(FORMAT parquet, ROW_GROUP_SIZE 1000000, COMPRESSION zstd)")  # fmt: skip
+        os.replace(tmp, out)
+    return out
+
+
 def _duckdb(sql_body: str):
     def run(path):
         from analysis.data import cohorts
@@ -162,6 +205,8 @@ CASES = {
         "f AS (SELECT user_id, min(event_date) AS c FROM ud GROUP BY 1) "
         "SELECT c, event_date - c AS age, count(*) FROM ud JOIN f USING (user_id) GROUP BY 1, 2"
     ),
+    "polars_cohort_table": _polars_cohort_table,
+    "polars_dau": _polars_dau,
     "pandas_cohort_table": _pandas_cohort_table,
     "pandas_dau": _pandas_dau,
     "pandas_reference_cohort_table": lambda p: __import__(
@@ -259,6 +304,9 @@ def main(argv=None) -> int:
         help="skip the DuckDB DISTINCT-based alternatives",
     )
     ap.add_argument("--timeout", type=float, default=900.0, help="per measurement, seconds")
+    ap.add_argument("--ids", default="dense",
+                    help="comma-separated id kinds: dense (int32 0..n-1), sparse (BIGINT "
+                         "hashes), string (hex md5); default dense")  # fmt: skip
     ap.add_argument("--_worker", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)  # fmt: skip
     if args._worker:
@@ -295,6 +343,26 @@ def main(argv=None) -> int:
             dpath = date_sorted_copy(path, rows)
             for case in ("daily_active_users", "cohort_table"):
                 res[case + " [date-sorted file]"] = measure(case, dpath, args.repeats, args.timeout)
+        id_kinds = [x.strip() for x in args.ids.split(",") if x.strip()]
+        if set(id_kinds) - {"dense", "sparse", "string"}:
+            ap.error(f"--ids: unknown kind(s) in {args.ids!r}; use dense, sparse, string")
+        if id_kinds != ["dense"]:
+            try:
+                import polars  # noqa: F401
+                peers = ["polars_cohort_table", "polars_dau"]
+            except ImportError:
+                print("  polars is not installed: pip install -c requirements/lock.txt "
+                      "-e '.[bench]' (Polars columns skipped)", file=sys.stderr)
+                peers = []
+            for ids in id_kinds:
+                ipath = id_copy(path, rows, ids)
+                for case in ["cohort_table", "daily_active_users", "duckdb_distinct_join_cohorts",
+                             "duckdb_count_distinct_dau", *peers]:  # fmt: skip
+                    key = f"{case} [{ids} ids]"
+                    res[key] = measure(case, ipath, args.repeats, args.timeout)
+                    print(f"  {_fmt_rows(rows):>6} {key:32s} "
+                          f"{res[key].get('median', float('nan')):8.3f} s {res[key].get('error', '')}",
+                          file=sys.stderr, flush=True)  # fmt: skip
         results[rows] = res
 
     print()
@@ -334,6 +402,30 @@ def main(argv=None) -> int:
             if t(ref_case):
                 parts.append(f"{t(ref_case) / t(fn):7.1f}x faster than the pandas reference")
             print(f"{_fmt_rows(rows):>6}  {fn:19s} " + ", ".join(parts))
+    kinds = sorted({k.rsplit("[", 1)[1].split()[0] for r in results.values() for k in r
+                    if k.endswith(" ids]")})  # fmt: skip
+    if kinds:
+        print()
+        print("by id kind (goal: the engine >= 4x faster than plain DuckDB SQL and Polars, "
+              "at lower peak memory):")
+        for rows, res in results.items():
+            for ids in kinds:
+                for fn, alts in (("cohort_table", ("duckdb_distinct_join_cohorts",
+                                                   "polars_cohort_table")),
+                                 ("daily_active_users", ("duckdb_count_distinct_dau",
+                                                         "polars_dau"))):  # fmt: skip
+                    me = res.get(f"{fn} [{ids} ids]", {})
+                    if "median" not in me:
+                        continue
+                    parts = [f"{me['median']:.2f} s, {me['peak_rss_mb']:.0f} MB"]
+                    for alt in alts:
+                        a = res.get(f"{alt} [{ids} ids]", {})
+                        if "median" in a:
+                            r = a["median"] / me["median"]
+                            parts.append(f"{r:.1f}x faster than {alt} "
+                                         f"({'met' if r >= 4 else 'MISSED'}), "
+                                         f"{a['peak_rss_mb'] / me['peak_rss_mb']:.1f}x less memory")  # fmt: skip
+                    print(f"{_fmt_rows(rows):>6}  {fn:19s} {ids:6s} ids: " + "; ".join(parts))
     big = max(results)
     ct = results[big].get("cohort_table", {})
     if "median" in ct:

@@ -638,3 +638,48 @@ def test_cohort_forecaster_predict_before_fit_is_not_fitted():
     installs = F.install_scenario("fading", "2025-01-13", 10, initial=1e3, half_life=3)
     with pytest.raises(NotFittedError, match="CohortForecaster is not fitted"):
         F.CohortForecaster(Geometric(0.1), installs=installs).predict(5)
+
+
+# ------------------------------------------------------------ BLAS threads (issue 15)
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_statsmodels_fits_run_with_one_blas_thread_and_restore_the_pools(monkeypatch):
+    """statsmodels' tiny Kalman-filter products fight over OpenBLAS threads on a busy
+    machine; the statistical forecasters fit and forecast under a limit of one thread
+    (ANALYSIS_BLAS_THREADS, default 1) and give the pools back afterwards."""
+    from threadpoolctl import threadpool_limits
+
+    seen = []
+
+    class Spy(F.ARIMAForecaster):
+        def _fit(self, z):
+            seen.append(_blas_threads())
+            return super()._fit(z)
+
+    monkeypatch.delenv(F.BLAS_THREADS_ENV, raising=False)
+    y = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=120),
+                      "y": 100 + np.sin(np.arange(120) / 3.0)})
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        Spy(log=False).fit(y).predict(7)
+        assert _blas_threads() == before
+    if not before:
+        pytest.skip("no BLAS thread pool visible to threadpoolctl")
+    assert seen and all(n == 1 for n in seen[0])
+    seen.clear()
+    monkeypatch.setenv(F.BLAS_THREADS_ENV, "0")  # opt out: the pools are left alone
+    with threadpool_limits(limits=2, user_api="blas"):
+        Spy(log=False).fit(y)
+        assert any(n == 2 for n in seen[0])
+
+
+def test_bad_blas_threads_setting_is_named(monkeypatch):
+    monkeypatch.setenv(F.BLAS_THREADS_ENV, "many")
+    with pytest.raises(ValueError, match=r"\$ANALYSIS_BLAS_THREADS must be a positive integer"):
+        F.blas_thread_limit()

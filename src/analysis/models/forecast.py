@@ -153,8 +153,10 @@ Backtesting
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
@@ -173,6 +175,8 @@ __all__ = [
     "NotFittedError",
     "SeasonalNaiveForecaster",
     "UnobservedComponentsForecaster",
+    "BLAS_THREADS_ENV",
+    "blas_thread_limit",
     "cross_validation",
     "default_forecaster",
     "generate_cutoffs",
@@ -191,6 +195,57 @@ BUCKETS: tuple[tuple[int, int], ...] = ((1, 30), (31, 90), (91, 180), (181, 365)
 
 #: Stopping tolerance of the ARIMA likelihood fits (scipy L-BFGS-B ``factr``).
 _LBFGS_FACTR = 1e10
+
+#: Environment variable read by :func:`blas_thread_limit`: the number of BLAS / OpenMP
+#: threads the statsmodels fits may use (default 1); ``0``, ``none`` or ``off`` opts out
+#: (the thread pools are left as they are).
+BLAS_THREADS_ENV = "ANALYSIS_BLAS_THREADS"
+
+
+def blas_thread_limit() -> contextlib.AbstractContextManager[Any]:
+    """Context manager limiting the BLAS / OpenMP thread pools around statsmodels work.
+
+    statsmodels' Kalman filter multiplies matrices of a few rows; a multi-threaded
+    OpenBLAS only adds synchronisation to them, and on a busy machine its threads spin
+    waiting for cores (issue 15 measured fit + cross-validation 6-12x slower than
+    single-threaded). So the statistical forecasters run their fits and forecasts inside
+    ``threadpoolctl.threadpool_limits(n)`` (n from ``$ANALYSIS_BLAS_THREADS``, default
+    1), which restores the previous limits on exit. ``ANALYSIS_BLAS_THREADS=0`` opts out.
+    """
+    setting = os.environ.get(BLAS_THREADS_ENV, "1").strip().lower()
+    if setting in ("", "0", "none", "off"):
+        return contextlib.nullcontext()
+    try:
+        n = int(setting)
+    except ValueError:
+        raise ValueError(
+            f"${BLAS_THREADS_ENV} must be a positive integer, or 0 / none / off to opt "
+            f"out; got {os.environ[BLAS_THREADS_ENV]!r}"
+        ) from None
+    if n < 0:
+        raise ValueError(f"${BLAS_THREADS_ENV} must be >= 0; got {n}")
+    if _LIMIT_DEPTH[0] > 0:
+        # already inside a limit (a fit inside cross_validation): scanning the loaded
+        # libraries again would cost more than the small fit it guards
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return _outermost(threadpool_limits, n)
+
+
+# > 0 while a blas_thread_limit is active. Thread pools are process-wide, so one counter
+# for the process (not per thread).
+_LIMIT_DEPTH = [0]
+
+
+@contextlib.contextmanager
+def _outermost(threadpool_limits: Any, n: int) -> Any:
+    with threadpool_limits(limits=n) as limits:
+        _LIMIT_DEPTH[0] += 1
+        try:
+            yield limits
+        finally:
+            _LIMIT_DEPTH[0] -= 1
 
 
 def _as_dates(values: Any, what: str) -> pd.DatetimeIndex:
@@ -278,6 +333,7 @@ class BaseForecaster(Estimator):
     log: bool = False
     level: float = 0.8
     _min_days: int = 2
+    _limit_threads = False  # True for the statsmodels forecasters (blas_thread_limit)
     _fitted_attribute = "last_date_"
 
     # fitting / predicting ----------------------------------------------------------
@@ -294,7 +350,8 @@ class BaseForecaster(Estimator):
         )
         self.history_ = z
         self.last_date_ = z.index[-1]
-        self._fit(z)
+        with blas_thread_limit() if self._limit_threads else contextlib.nullcontext():
+            self._fit(z)
         return self
 
     def _fit(self, z: pd.Series) -> None:  # pragma: no cover - abstract
@@ -334,7 +391,8 @@ class BaseForecaster(Estimator):
     def _predict_at(self, dates: pd.DatetimeIndex) -> pd.DataFrame:
         """``predict`` at dates already checked to be daily and after the history."""
         steps = np.asarray((dates - self.last_date_).days, dtype=int)
-        mean, lo, hi = self._forecast(int(steps.max()))
+        with blas_thread_limit() if self._limit_threads else contextlib.nullcontext():
+            mean, lo, hi = self._forecast(int(steps.max()))
         idx = steps - 1
         mean, lo, hi = mean[idx], lo[idx], hi[idx]
         if self.log:
@@ -462,6 +520,7 @@ class _DeterministicForecaster(BaseForecaster):
     """Deterministic terms by OLS, then a statsmodels dynamic model on the residual."""
 
     _min_days = 28
+    _limit_threads = True
     _weekly_dummies = True
     _design_ahead = 366
     dynamics_window: int | None = None
@@ -1289,6 +1348,14 @@ def cross_validation(
         if cut[-1] > data["ds"].max() - horizon_td:
             raise ValueError("maximum cutoff must be <= last date - horizon")
     make = _make_model(model)
+    with blas_thread_limit():  # once for every fit (the inner fits see the limit held)
+        return _cross_validate(data, cut, horizon_td, horizon, make)
+
+
+def _cross_validate(data: pd.DataFrame, cut: Sequence[pd.Timestamp],
+                    horizon_td: pd.Timedelta, horizon: Any,
+                    make: Callable[[Any], Any]) -> pd.DataFrame:
+    """The loop of :func:`cross_validation` over checked data and cutoffs."""
     frames = []
     prev = None
     ds_values = data["ds"].to_numpy()  # sorted by _validate_frame

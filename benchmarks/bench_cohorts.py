@@ -24,7 +24,8 @@ then times, each in a fresh subprocess so that the peak resident memory
   64-bit integers (``hash(user_id) >> 1`` as BIGINT) and 32-character hex strings
   (``md5(user_id)``), each a copy with the same users and events; on each, the engine,
   the plain DuckDB SQL alternatives and Polars' streaming engine (``polars`` from the
-  bench extra; skipped with a message if it is missing), side by side.
+  bench extra; skipped with a message if it is missing), side by side; with
+  ``--layouts user,date`` also on copies sorted by date (each user's events scattered).
 
 Wall time is the median over ``--repeats`` runs inside the subprocess (pandas and the
 reference: ``--pandas-repeats``, default 1), measured after the imports. Prints a table
@@ -156,21 +157,25 @@ def _polars_dau(path):
             .agg(pl.col("user_id").n_unique().alias("dau")).collect(engine="streaming"))
 
 
-def id_copy(path: Path, rows: int, ids: str) -> Path:
+def id_copy(path: Path, rows: int, ids: str, layout: str = "user") -> Path:
     """The log ``path`` with its dense int32 ids replaced by sparse BIGINT or hex-string
-    ids (one-to-one, so users and events are the same); cached."""
-    if ids == "dense":
+    ids (one-to-one, so users and events are the same); ``layout="date"`` also sorts it
+    by date with the users of a day in hash order (events of one user scattered over the
+    file, as in a log written as it happens); cached."""
+    if ids == "dense" and layout == "user":
         return path
-    out = bench_file(rows, f"user_{ids}ids")
+    out = bench_file(rows, f"{layout}_{ids}ids")
     if not out.is_file():
         import duckdb
 
-        expr = {"sparse": "(hash(user_id) >> 1)::BIGINT",
+        expr = {"dense": "user_id", "sparse": "(hash(user_id) >> 1)::BIGINT",
                 "string": "md5(user_id::VARCHAR)"}[ids]  # fmt: skip
+        order = " ORDER BY event_date, hash(user_id)" if layout == "date" else ""
         tmp = out.with_suffix(f".tmp-{os.getpid()}")
         con = duckdb.connect()
+        con.execute("SET preserve_insertion_order = false")
         con.execute(f"COPY (SELECT {expr} AS user_id, event_date, market FROM "
-                    f"read_parquet('{path}')) TO '{tmp}' "
+                    f"read_parquet('{path}'){order}) TO '{tmp}' "
                     "(FORMAT parquet, ROW_GROUP_SIZE 1000000, COMPRESSION zstd)")  # fmt: skip
         os.replace(tmp, out)
     return out
@@ -304,6 +309,9 @@ def main(argv=None) -> int:
         help="skip the DuckDB DISTINCT-based alternatives",
     )
     ap.add_argument("--timeout", type=float, default=900.0, help="per measurement, seconds")
+    ap.add_argument("--layouts", default="user",
+                    help="comma-separated layouts of the --ids copies: user (sorted by "
+                         "user, the default) and/or date (sorted by date)")  # fmt: skip
     ap.add_argument("--ids", default="dense",
                     help="comma-separated id kinds: dense (int32 0..n-1), sparse (BIGINT "
                          "hashes), string (hex md5); default dense")  # fmt: skip
@@ -346,7 +354,10 @@ def main(argv=None) -> int:
         id_kinds = [x.strip() for x in args.ids.split(",") if x.strip()]
         if set(id_kinds) - {"dense", "sparse", "string"}:
             ap.error(f"--ids: unknown kind(s) in {args.ids!r}; use dense, sparse, string")
-        if id_kinds != ["dense"]:
+        layouts = [x.strip() for x in args.layouts.split(",") if x.strip()]
+        if set(layouts) - {"user", "date"}:
+            ap.error(f"--layouts: unknown layout(s) in {args.layouts!r}; use user, date")
+        if id_kinds != ["dense"] or layouts != ["user"]:
             try:
                 import polars  # noqa: F401
                 peers = ["polars_cohort_table", "polars_dau"]
@@ -354,15 +365,18 @@ def main(argv=None) -> int:
                 print("  polars is not installed: pip install -c requirements/lock.txt "
                       "-e '.[bench]' (Polars columns skipped)", file=sys.stderr)
                 peers = []
-            for ids in id_kinds:
-                ipath = id_copy(path, rows, ids)
-                for case in ["cohort_table", "daily_active_users", "duckdb_distinct_join_cohorts",
-                             "duckdb_count_distinct_dau", *peers]:  # fmt: skip
-                    key = f"{case} [{ids} ids]"
-                    res[key] = measure(case, ipath, args.repeats, args.timeout)
-                    print(f"  {_fmt_rows(rows):>6} {key:32s} "
-                          f"{res[key].get('median', float('nan')):8.3f} s {res[key].get('error', '')}",
-                          file=sys.stderr, flush=True)  # fmt: skip
+            for layout in layouts:
+                for ids in id_kinds:
+                    ipath = id_copy(path, rows, ids, layout)
+                    kind = ids if layout == "user" else f"{ids}, date-sorted"
+                    for case in ["cohort_table", "daily_active_users",
+                                 "duckdb_distinct_join_cohorts", "duckdb_count_distinct_dau",
+                                 *peers]:  # fmt: skip
+                        key = f"{case} [{kind} ids]"
+                        res[key] = measure(case, ipath, args.repeats, args.timeout)
+                        print(f"  {_fmt_rows(rows):>6} {key:32s} "
+                              f"{res[key].get('median', float('nan')):8.3f} s "
+                              f"{res[key].get('error', '')}", file=sys.stderr, flush=True)  # fmt: skip
         results[rows] = res
 
     print()
@@ -402,7 +416,7 @@ def main(argv=None) -> int:
             if t(ref_case):
                 parts.append(f"{t(ref_case) / t(fn):7.1f}x faster than the pandas reference")
             print(f"{_fmt_rows(rows):>6}  {fn:19s} " + ", ".join(parts))
-    kinds = sorted({k.rsplit("[", 1)[1].split()[0] for r in results.values() for k in r
+    kinds = sorted({k.rsplit("[", 1)[1][: -len(" ids]")] for r in results.values() for k in r
                     if k.endswith(" ids]")})  # fmt: skip
     if kinds:
         print()
@@ -425,7 +439,7 @@ def main(argv=None) -> int:
                             parts.append(f"{r:.1f}x faster than {alt} "
                                          f"({'met' if r >= 4 else 'MISSED'}), "
                                          f"{a['peak_rss_mb'] / me['peak_rss_mb']:.1f}x less memory")  # fmt: skip
-                    print(f"{_fmt_rows(rows):>6}  {fn:19s} {ids:6s} ids: " + "; ".join(parts))
+                    print(f"{_fmt_rows(rows):>6}  {fn:19s} {ids} ids: " + "; ".join(parts))
     big = max(results)
     ct = results[big].get("cohort_table", {})
     if "median" in ct:

@@ -425,3 +425,17 @@ def test_threads_must_be_a_positive_int(log, threads):
 def test_threads_accepted(log, threads):
     pd.testing.assert_frame_equal(C.daily_active_users(log, threads=threads),
                                   C._reference_daily_active_users(log))
+
+
+def test_spark_engine_not_landed_says_so(log):
+    """Until analysis.data._spark lands (issue 10) engine='spark' must say it is not
+    available, not fail on a missing module or a misleading 'install pyspark'."""
+    import importlib.util
+
+    if importlib.util.find_spec("analysis.data._spark") is not None:
+        pytest.skip("the Spark engine is installed; its own tests cover it")
+    for call in (C.cohort_table, C.daily_active_users):
+        with pytest.raises(NotImplementedError, match="engine='spark' is not available"):
+            call(log, engine="spark")
+    with pytest.raises(ValueError, match="engine must be 'duckdb' or 'spark'"):
+        C.cohort_table(log, engine="polars")

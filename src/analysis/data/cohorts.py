@@ -481,6 +481,12 @@ def _in_periods(con, src: _Src, period: str, as_of):
 
 
 def _spark_engine():
+    import importlib.util
+
+    if importlib.util.find_spec("analysis.data._spark") is None:
+        raise NotImplementedError(
+            "engine='spark' is not available in this version of the package (the Spark "
+            "engine has not landed yet); use engine='duckdb'")
     try:
         from analysis.data import _spark
     except ImportError as e:  # pragma: no cover - depends on the installation
@@ -758,9 +764,9 @@ def daily_active_users(
     threads : int, optional
         DuckDB threads, at least 1; default the usable cores.
     engine : {"duckdb", "spark"}
-        ``"spark"`` runs the same definition on Apache Spark
-        (:mod:`analysis.data._spark`; the source may then also be a Spark table name or
-        DataFrame; ``memory_limit`` and ``threads`` are the cluster's business).
+        ``"spark"`` is reserved for the same definition on Apache Spark
+        (:mod:`analysis.data._spark`); it has not landed in this version and raises
+        ``NotImplementedError``.
 
     Returns
     -------

@@ -199,22 +199,7 @@ if not observed:
     res.number("holdout_cutoff_days", holdout_days, "days held out for model choice", unit="days")
     res.number(f"spread_day{h_max}_points", 100 * c.spread,
                f"range of the best families' day-{h_max} projections", unit="percentage points")
-    display(md(
-        f"Fitted to the simulated data up to {c.cutoff:%-d %B} and scored on the last "
-        f"{holdout_days} days, **{c.best}** projects best (mean absolute error "
-        f"{c.best_mae:.2f} points, {c.best_mape:.1f} % of the observed share)"
-        + ("" if c.best == "sBG" else
-           f", ahead of the sBG ({c.sbg_mae:.2f} points, {c.sbg_mape:.1f} %)")
-        + f"; AIC prefers **{c.aic_best}** and BIC **{c.bic_best}**. "
-        + ("The constant-churn geometric model is worst on AIC, BIC and holdout error alike: "
-           "the simulated users differ in how fast they churn. " if c.geometric_worst else "")
-        + f"At day {h_max} the {c.n_top} families with the smallest holdout error project "
-        f"between {100 * c.low_value:.2f} % ({c.low}) and {100 * c.high_value:.2f} % "
-        f"({c.high}) of the arrivals, a spread of {100 * c.spread:.2f} points, while the sBG's "
-        f"own {100 * LEVEL:.0f} % interval spans {100 * c.sbg_width:.2f} points"
-        + (": the choice of model matters more than sampling error." if c.model_matters_more
-           else ": here sampling error matters at least as much as the choice of model.")
-    ))
+    display(md(rr.compare_sentence(c, holdout_days, h_max, LEVEL)))
 
 # %%
 #| label: tbl-ret-params
@@ -248,22 +233,7 @@ if observed:
     res.number("holdout_cutoff_days", holdout_days, "days held out for model choice", unit="days")
     res.number(f"spread_day{h_max}_points", 100 * c.spread,
                f"range of the best families' day-{h_max} projections", unit="percentage points")
-    display(md(
-        f"Fitted to the observed data up to {c.cutoff:%-d %B %Y} and scored on the last "
-        f"{holdout_days} days, **{c.best}** projects best (mean absolute error "
-        f"{c.best_mae:.2f} points, {c.best_mape:.1f} % of the observed share)"
-        + ("" if c.best == "sBG" else
-           f", ahead of the sBG ({c.sbg_mae:.2f} points, {c.sbg_mape:.1f} %)")
-        + f"; AIC prefers **{c.aic_best}** and BIC **{c.bic_best}**. "
-        + ("The constant-churn geometric model is worst on AIC, BIC and holdout error alike: "
-           "these users differ in how fast they churn. " if c.geometric_worst else "")
-        + f"At day {h_max} the {c.n_top} families with the smallest holdout error project "
-        f"between {100 * c.low_value:.2f} % ({c.low}) and {100 * c.high_value:.2f} % "
-        f"({c.high}) of the cohorts, a spread of {100 * c.spread:.2f} points, while the sBG's "
-        f"own {100 * LEVEL:.0f} % interval spans {100 * c.sbg_width:.2f} points"
-        + (": the choice of model matters more than sampling error." if c.model_matters_more
-           else ": here sampling error matters at least as much as the choice of model.")
-    ))
+    display(md(rr.compare_sentence(c, holdout_days, h_max, LEVEL, observed=True)))
 
 # %%
 #| label: tbl-ret-obs-params
@@ -339,7 +309,7 @@ if observed:
 if observed:
     proj = rr.projection_table(shown, horizons, arrivals.n_arrivals, LEVEL)
     res.table("projection", common.for_results(proj))
-    for number in rr.projection_numbers(proj, LEVEL):
+    for number in rr.projection_numbers(proj, LEVEL, observed=True):
         res.number(**number)
     display(md_table(rr.display_projection(proj, None, rr.OBSERVED_USERS_LABEL[definition])))
 

@@ -233,6 +233,7 @@ class RetentionLikelihood(Estimator):
                 RetentionFitWarning,
                 stacklevel=4,
             )
+            best["ridge"] = True  # no curvature to invert: _fit_data reports no errors
             return best
         if not results:
             detail = "; ".join(str(m) for m in messages) or "no finite starting value"
@@ -265,7 +266,9 @@ class RetentionLikelihood(Estimator):
         names = list(self.param_names)
 
         at_edge = np.abs(u_hat) > _BOUND - 0.5
-        if cov_type == "none":
+        if cov_type == "none" or res.get("ridge", False):
+            # (a ridge: the likelihood still rises along it, so the Hessian at the point
+            # where the search stopped says nothing about the uncertainty)
             cov_u = np.full((self.n_params, self.n_params), np.nan)
         else:
             cov_u = self._covariance(u_hat, data, cov_type)

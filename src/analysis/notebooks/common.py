@@ -141,8 +141,9 @@ def fit_families(rows: pd.DataFrame, definition: str,
     jointly to the cohorts of ``rows`` (``cohort_date, age_days, cohort_size,
     retained_users``), for ``definition`` ``"classic"`` or ``"unbounded"``.
 
-    Returns ``(models, notes)``: fitted models by family name (families whose fit failed
-    are left out) and, by family name, the text of any ``RetentionFitWarning`` or the
+    Returns ``(models, notes)``: fitted models by family name (families whose fit failed,
+    or whose likelihood has no maximum but keeps rising along a boundary ridge, are left
+    out) and, by family name, the text of any ``RetentionFitWarning`` or the
     error of a failed fit ("" if none). Warnings are caught, not shown.
     """
     from analysis.models import retention
@@ -158,9 +159,15 @@ def fit_families(rows: pd.DataFrame, definition: str,
             except retention.RetentionFitError as exc:
                 notes[name] = f"fit failed: {exc}"
                 continue
+        said = "; ".join(str(w.message) for w in caught
+                         if issubclass(w.category, retention.RetentionFitWarning))
+        if model.optimizer_result_.get("ridge", False):
+            # the likelihood still rises at the end of the search (the family tends to a
+            # simpler one, which is fitted too): no estimate to report or project with
+            notes[name] = f"no maximum: {said}"
+            continue
         models[name] = model
-        notes[name] = "; ".join(str(w.message) for w in caught
-                                if issubclass(w.category, retention.RetentionFitWarning))
+        notes[name] = said
     return models, notes
 
 

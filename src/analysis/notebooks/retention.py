@@ -84,6 +84,7 @@ __all__ = [
     "cohort_summary",
     "compare_families",
     "compare_findings",
+    "compare_sentence",
     "compare_with_projection",
     "CompareFindings",
     "coverage_phrase",
@@ -801,24 +802,27 @@ def display_dau_check(check: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------- named numbers of a table
 
 
-def projection_numbers(projection: pd.DataFrame, level: float = 0.95) -> list[dict]:
+def projection_numbers(projection: pd.DataFrame, level: float = 0.95,
+                       observed: bool = False) -> list[dict]:
     """The results numbers of :func:`projection_table` (``Results.number`` keywords):
-    ``retention_<model>_day<h>`` with ``_lower``/``_upper``, and ``users_<model>_day<h>``."""
+    ``retention_<model>_day<h>`` with ``_lower``/``_upper``, and ``users_<model>_day<h>``
+    (``observed``: the descriptions say observed cohorts). Bounds a fit could not give
+    (NaN: no standard errors, e.g. a likelihood maximised on a boundary) are left out."""
+    data = "observed" if observed else "simulated"
+    users = ("users of the observed cohorts still active" if observed
+             else "simulated arrivals still active at full scale")
     out = []
     for r in projection.itertuples():
         key = f"{r.model.replace(' ', '_')}_day{r.horizon_days}"
-        out += [
-            dict(name=f"retention_{key}", value=r.retention,
-                 description=f"{r.model} projected retention, day {r.horizon_days} "
-                             "(simulated)", unit="share"),
-            dict(name=f"retention_{key}_lower", value=r.lower,
-                 description=f"lower {100 * level:.0f} % bound", unit="share"),
-            dict(name=f"retention_{key}_upper", value=r.upper,
-                 description=f"upper {100 * level:.0f} % bound", unit="share"),
-            dict(name=f"users_{key}", value=r.users,
-                 description=f"{r.model}: simulated arrivals still active at full scale, "
-                             f"day {r.horizon_days}", unit="users"),
-        ]
+        out.append(dict(name=f"retention_{key}", value=r.retention,
+                        description=f"{r.model} projected retention, day {r.horizon_days} "
+                                    f"({data})", unit="share"))
+        for side, value in (("lower", r.lower), ("upper", r.upper)):
+            if np.isfinite(value):
+                out.append(dict(name=f"retention_{key}_{side}", value=value,
+                                description=f"{side} {100 * level:.0f} % bound", unit="share"))
+        out.append(dict(name=f"users_{key}", value=r.users,
+                        description=f"{r.model}: {users}, day {r.horizon_days}", unit="users"))
     return out
 
 
@@ -908,6 +912,32 @@ class ProjectionFindings:
     best_users_upper: float | None
     truth_users: float  # the simulation's true value times the arrivals
     beyond_days: int  # days from the oldest fitted age to the last horizon
+
+
+def compare_sentence(c, holdout_days: int, h_max: int, level: float,
+                     observed: bool = False) -> str:
+    """The sentence of the model comparison (``c``: :func:`compare_findings`) for the
+    simulated cohorts or, with ``observed``, for an observed log's cohorts."""
+    data = "observed" if observed else "simulated"
+    cutoff = f"{c.cutoff:%-d %B %Y}" if observed else f"{c.cutoff:%-d %B}"
+    who = "these users" if observed else "the simulated users"
+    of = "the cohorts" if observed else "the arrivals"
+    return (
+        f"Fitted to the {data} data up to {cutoff} and scored on the last "
+        f"{holdout_days} days, **{c.best}** projects best (mean absolute error "
+        f"{c.best_mae:.2f} points, {c.best_mape:.1f} % of the observed share)"
+        + ("" if c.best == "sBG" else
+           f", ahead of the sBG ({c.sbg_mae:.2f} points, {c.sbg_mape:.1f} %)")
+        + f"; AIC prefers **{c.aic_best}** and BIC **{c.bic_best}**. "
+        + ("The constant-churn geometric model is worst on AIC, BIC and holdout error alike: "
+           f"{who} differ in how fast they churn. " if c.geometric_worst else "")
+        + f"At day {h_max} the {c.n_top} families with the smallest holdout error project "
+        f"between {100 * c.low_value:.2f} % ({c.low}) and {100 * c.high_value:.2f} % "
+        f"({c.high}) of {of}, a spread of {100 * c.spread:.2f} points, while the sBG's "
+        f"own {100 * level:.0f} % interval spans {100 * c.sbg_width:.2f} points"
+        + (": the choice of model matters more than sampling error." if c.model_matters_more
+           else ": here sampling error matters at least as much as the choice of model.")
+    )
 
 
 def projection_findings(projection: pd.DataFrame, arrivals: Arrivals, best: str,

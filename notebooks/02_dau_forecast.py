@@ -340,21 +340,7 @@ if not observed:
 #| label: txt-fc-backtest
 if not observed:
     b = fr.backtest_findings(bt_summary, series)
-    display(md(
-        f"Protocol: rolling origin on the simulated series from {b.series_start:%-d %B %Y} to "
-        f"{b.series_end:%-d %B %Y}, at least {fr.BACKTEST['initial']} of history before the "
-        f"first cutoff, a cutoff every {fr.BACKTEST['period']} and forecasts up to "
-        f"{fr.BACKTEST['horizon']} ahead: {b.cutoffs} cutoffs, from {b.first_cutoff:%-d %B} to "
-        f"{b.last_cutoff:%-d %B} (Prophet's cutoff rule, "
-        f"`analysis.models.forecast.cross_validation`). The default forecaster's error grows from "
-        f"{100 * b.default_first_bucket:.1f} % in the first week to "
-        f"{100 * b.default_last_bucket:.1f} % in days {fr.BUCKETS[-1][0]}-{fr.BUCKETS[-1][1]}, against "
-        f"{100 * b.naive_last_bucket:.1f} % for the naive and "
-        f"{100 * b.seasonal_naive_last_bucket:.1f} % for the seasonal naive forecast. "
-        f"{b.cutoffs} cutoffs on one simulated series, all after the peak, cannot rank models "
-        f"firmly; a horizon of {fr.BACKTEST['horizon']} says nothing directly about day "
-        f"{tl.days_ahead[-1]}."
-    ))
+    display(md(fr.backtest_sentence(b, fr.BACKTEST, tl.days_ahead[-1])))
 
 # %% [markdown]
 # ## US users as a share of RedNote's total
@@ -488,20 +474,7 @@ if observed and obs_protocol is None:
                f"{fr.BACKTEST['horizon']}: no rolling-origin backtest. Observed data."))
 elif observed:
     b = fr.backtest_findings(obs_bt, obs_series)
-    display(md(
-        f"Protocol: rolling origin on the observed series from {b.series_start:%-d %B %Y} "
-        f"to {b.series_end:%-d %B %Y}, at least {obs_protocol['initial']} of history "
-        f"before the first cutoff, a cutoff every {obs_protocol['period']} and forecasts "
-        f"up to {obs_protocol['horizon']} ahead: {b.cutoffs} cutoffs, from "
-        f"{b.first_cutoff:%-d %B %Y} to {b.last_cutoff:%-d %B %Y}. The default "
-        f"forecaster's error grows from {100 * b.default_first_bucket:.1f} % in the first "
-        f"week to {100 * b.default_last_bucket:.1f} % in days "
-        f"{fr.BUCKETS[-1][0]}-{fr.BUCKETS[-1][1]}, against "
-        f"{100 * b.naive_last_bucket:.1f} % for the naive and "
-        f"{100 * b.seasonal_naive_last_bucket:.1f} % for the seasonal naive forecast. "
-        f"A horizon of {obs_protocol['horizon']} says nothing directly about day "
-        f"{obs.days_ahead[-1]}. Observed data."
-    ))
+    display(md(fr.backtest_sentence(b, obs_protocol, obs.days_ahead[-1], observed=True)))
 
 # %%
 res.save()

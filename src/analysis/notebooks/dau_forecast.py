@@ -113,6 +113,7 @@ __all__ = [
     "assumptions_table",
     "backtest",
     "backtest_findings",
+    "backtest_sentence",
     "backtest_numbers",
     "baseline_path",
     "cohort_forecast",
@@ -947,6 +948,33 @@ def backtest_findings(summary: pd.DataFrame, series: pd.DataFrame,
         default_last_bucket=bt.loc["default (ARIMA)", last],
         naive_last_bucket=bt.loc["naive", last],
         seasonal_naive_last_bucket=bt.loc["seasonal naive", last])
+
+
+def backtest_sentence(b: BacktestFindings, protocol: Mapping[str, str], last_day: int,
+                      observed: bool = False) -> str:
+    """The protocol and result of a rolling-origin backtest (:func:`backtest_findings`
+    ``b``, with its ``protocol``: initial, period, horizon) in words; ``last_day`` is the
+    last milestone, which the backtest's horizon does not reach. ``observed``: the series
+    is an observed log's (else the simulated panel's)."""
+    cut = "%-d %B %Y" if observed else "%-d %B"
+    return (
+        f"Protocol: rolling origin on the {'observed' if observed else 'simulated'} series "
+        f"from {b.series_start:%-d %B %Y} to "
+        f"{b.series_end:%-d %B %Y}, at least {protocol['initial']} of history before the "
+        f"first cutoff, a cutoff every {protocol['period']} and forecasts up to "
+        f"{protocol['horizon']} ahead: {b.cutoffs} cutoffs, from {b.first_cutoff.strftime(cut)} to "
+        f"{b.last_cutoff.strftime(cut)} (Prophet's cutoff rule, "
+        f"`analysis.models.forecast.cross_validation`). The default forecaster's error grows from "
+        f"{100 * b.default_first_bucket:.1f} % in the first week to "
+        f"{100 * b.default_last_bucket:.1f} % in days {BUCKETS[-1][0]}-{BUCKETS[-1][1]}, against "
+        f"{100 * b.naive_last_bucket:.1f} % for the naive and "
+        f"{100 * b.seasonal_naive_last_bucket:.1f} % for the seasonal naive forecast. "
+        + (f"A horizon of {protocol['horizon']} says nothing directly about day {last_day}. "
+           "Observed data." if observed else
+           f"{b.cutoffs} cutoffs on one simulated series, all after the peak, cannot rank "
+           f"models firmly; a horizon of {protocol['horizon']} says nothing directly about "
+           f"day {last_day}.")
+    )
 
 
 @dataclass(frozen=True)

@@ -272,25 +272,7 @@ if not observed:
 #| label: txt-ret-projection
 if not observed:
     p = rr.projection_findings(proj, arrivals, best, true_at)
-    display(md(
-        "By the sBG fit, "
-        + ", ".join(f"{100 * v:.1f} % after {h} days" for h, v in p.sbg_retention.items())
-        + f" of the **simulated** arrivals of {arrivals.start:%-d}–{arrivals.end:%-d %B} are "
-        + ("still active (seen on that day or later)" if definition == "unbounded"
-           else "active on that day")
-        + f". After {p.horizon} days that is about **{fmt_int(p.sbg_users)}** of the "
-        f"{fmt_millions(arrivals.n_arrivals)} arrivals at full scale ({100 * LEVEL:.0f} % "
-        f"interval {fmt_int(p.sbg_users_lower)} to {fmt_int(p.sbg_users_upper)}); "
-        + (f"{p.best}, the family with the smallest holdout error, says "
-           f"**{fmt_int(p.best_users)}** ({fmt_int(p.best_users_lower)} to "
-           f"{fmt_int(p.best_users_upper)}). " if p.best != "sBG" else "")
-        + "The simulation's truth (its true "
-        + ("survival" if definition == "unbounded" else "share active")
-        + f" at day {p.horizon} times the arrivals) is {fmt_int(p.truth_users)}. "
-        f"These intervals reflect sampling error only: the projection extends "
-        f"{p.beyond_days} days beyond the oldest fitted age, and "
-        f"nothing in the data can say whether churn will keep slowing as these models assume."
-    ))
+    display(md(rr.projection_sentence(p, arrivals, definition, LEVEL)))
 
 # %%
 #| label: fig-ret-obs-projection
@@ -317,23 +299,7 @@ if observed:
 #| label: txt-ret-obs-projection
 if observed:
     p = rr.projection_findings(proj, arrivals, best)
-    display(md(
-        "By the sBG fit, "
-        + ", ".join(f"{100 * v:.1f} % after {h} days" for h, v in p.sbg_retention.items())
-        + f" of the **observed** cohorts of {arrivals.start:%-d %B}–{arrivals.end:%-d %B %Y} are "
-        + ("still active (seen on that day or later)" if definition == "unbounded"
-           else "active on that day")
-        + f". After {p.horizon} days that is about **{fmt_int(p.sbg_users)}** of the "
-        f"{fmt_int(arrivals.n_users)} users ({100 * LEVEL:.0f} % interval "
-        f"{fmt_int(p.sbg_users_lower)} to {fmt_int(p.sbg_users_upper)})"
-        + (f"; {p.best}, the family with the smallest holdout error, says "
-           f"**{fmt_int(p.best_users)}** ({fmt_int(p.best_users_lower)} to "
-           f"{fmt_int(p.best_users_upper)})" if p.best != "sBG" else "")
-        + (f". These intervals reflect sampling error only: the projection extends "
-           f"{p.beyond_days} days beyond the oldest fitted age, and nothing in the data can "
-           f"say whether churn will keep slowing as these models assume."
-           if p.beyond_days > 0 else ". Every horizon lies inside the fitted ages.")
-    ))
+    display(md(rr.projection_sentence(p, arrivals, definition, LEVEL, observed=True)))
 
 # %% [markdown]
 # ## Parameter recovery: the fitted sBG against the simulation's truth

@@ -73,7 +73,7 @@ from analysis.data import cohorts, sources
 from analysis.data.events import EventLog
 from analysis.models import retention
 from analysis.notebooks import common
-from analysis.notebooks.common import axes_or_new, date_span, fmt_pct
+from analysis.notebooks.common import axes_or_new, date_span, fmt_int, fmt_millions, fmt_pct
 from analysis.simulation import users as simulate
 from analysis.simulation.panel import Panel
 
@@ -107,6 +107,7 @@ __all__ = [
     "plot_projection",
     "pooled_share",
     "projection_findings",
+    "projection_sentence",
     "projection_numbers",
     "projection_table",
     "projection_truths",
@@ -958,6 +959,42 @@ def projection_findings(projection: pd.DataFrame, arrivals: Arrivals, best: str,
         best_users_upper=alt.loc[last, "users_upper"] if other else None,
         truth_users=None if truth is None else truth[last] * arrivals.n_arrivals,
         beyond_days=last - int(arrivals.rows["age_days"].max()))
+
+def projection_sentence(p, arrivals: Arrivals, definition: Definition, level: float,
+                        observed: bool = False) -> str:
+    """The projection's sentence (``p``: :func:`projection_findings`) for the simulated
+    arrivals (with the simulation's truth) or, with ``observed``, an observed log's
+    cohorts."""
+    head = "By the sBG fit, " + ", ".join(
+        f"{100 * v:.1f} % after {h} days" for h, v in p.sbg_retention.items())
+    still = ("still active (seen on that day or later)" if definition == "unbounded"
+             else "active on that day")
+    interval = (f"{100 * level:.0f} % interval {fmt_int(p.sbg_users_lower)} to "
+                f"{fmt_int(p.sbg_users_upper)}")
+    best = (f"{p.best}, the family with the smallest holdout error, says "
+            f"**{fmt_int(p.best_users)}** ({fmt_int(p.best_users_lower)} to "
+            f"{fmt_int(p.best_users_upper)})" if p.best != "sBG" else "")
+    caveat = (f"These intervals reflect sampling error only: the projection extends "
+              f"{p.beyond_days} days beyond the oldest fitted age, and nothing in the data "
+              f"can say whether churn will keep slowing as these models assume.")
+    if observed:
+        return (
+            head + f" of the **observed** cohorts of {arrivals.start:%-d %B}–"
+            f"{arrivals.end:%-d %B %Y} are {still}. After {p.horizon} days that is about "
+            f"**{fmt_int(p.sbg_users)}** of the {fmt_int(arrivals.n_users)} users ({interval})"
+            + (f"; {best}" if best else "")
+            + (f". {caveat}" if p.beyond_days > 0 else ". Every horizon lies inside the fitted ages.")
+        )
+    truth = "survival" if definition == "unbounded" else "share active"
+    return (
+        head + f" of the **simulated** arrivals of {arrivals.start:%-d}–{arrivals.end:%-d %B} "
+        f"are {still}. After {p.horizon} days that is about **{fmt_int(p.sbg_users)}** of the "
+        f"{fmt_millions(arrivals.n_arrivals)} arrivals at full scale ({interval}); "
+        + (f"{best}. " if best else "")
+        + f"The simulation's truth (its true {truth} at day {p.horizon} times the arrivals) "
+        f"is {fmt_int(p.truth_users)}. " + caveat
+    )
+
 
 
 @dataclass(frozen=True)

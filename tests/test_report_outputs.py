@@ -72,3 +72,43 @@ def test_embedded_notebooks_have_no_cdn_pulling_output(built):
     assert not problems, (
         "outputs that make Quarto fetch requirejs/jQuery from a CDN (show a table with "
         f"md_table or print(frame.to_string()) instead): {problems}")
+
+
+#: A header that is a program's name, not a reader's ("period_start").
+SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
+#: A whole number printed with decimals ("300,000.00"): a count claiming precision.
+WHOLE_WITH_DECIMALS = re.compile(r"^-?\d{1,3}(,\d{3})+\.0+$")
+
+
+def table_problems(markdown: str) -> list[str]:
+    rows = [ln for ln in markdown.splitlines() if ln.startswith("|")]
+    if len(rows) < 2:
+        return []
+    cells = lambda ln: [c.strip() for c in ln.strip("|").split("|")]  # noqa: E731
+    bad = [f"header {h!r}" for h in cells(rows[0]) if SNAKE.match(h)]
+    bad += [f"cell {c!r}" for ln in rows[2:] for c in cells(ln) if WHOLE_WITH_DECIMALS.match(c)]
+    return bad
+
+
+def test_the_table_check_finds_snake_case_headers_and_decimal_counts():
+    assert table_problems("| period_start | dau |\n|---|---|\n| 2025-01-06 | 300,000.00 |") \
+        == ["header 'period_start'", "cell '300,000.00'"]
+    assert table_problems("| period start | dau |\n|---|---|\n| 2025-01-06 | 300,000 |") == []
+
+
+def test_embedded_tables_read_as_prose_not_code(built):
+    """PDF polish: no snake_case column header and no '.00' on a count in any table a
+    report embeds."""
+    embedded = _embedded_notebooks(built["reports"])
+    problems = {}
+    for name in sorted(embedded):
+        nb = nbformat.read(built["build"] / "notebooks" / name, as_version=4)
+        for cell in nb.cells:
+            label = next((ln.split(":", 1)[1].strip() for ln in cell.source.splitlines()
+                          if ln.startswith("#| label:")), "")
+            if cell.cell_type != "code" or not label.startswith("tbl-"):
+                continue
+            for out in cell.get("outputs", []):
+                if bad := table_problems("".join(out.get("data", {}).get("text/markdown", ""))):
+                    problems[f"{name}#{label}"] = bad
+    assert not problems, problems

@@ -160,3 +160,79 @@ def test_chinese_text_needs_a_cjk_font(tmp_path, monkeypatch):
     monkeypatch.setattr(typst, "Fonts", NoCJK)
     with pytest.raises(RenderError, match="no font covering them"):
         render.cjk_font(tmp_path / "x.qmd", "小")
+
+
+SVG_SQUARE = ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+              '<rect width="10" height="10" fill="#1f77b4"/></svg>')
+
+
+def test_vector_figures_are_embedded_as_svg_with_a_source_link(tmp_path):
+    """An SVG output wins over PNG (sharp in the PDF and when zoomed); in the HTML each
+    embedded output names and links to its cell of the published notebook page."""
+    make_notebook(tmp_path / "nb.ipynb", [
+        ("#| label: fig-v\n#| fig-cap: Vector\nplot()",
+         [{"output_type": "display_data", "metadata": {},
+           "data": {"image/svg+xml": SVG_SQUARE, "image/png": PNG_1PX}}])])
+    qmd = tmp_path / "v.qmd"
+    qmd.write_text("See @fig-v.\n\n{{< embed nb.ipynb#fig-v >}}\n")
+    html_doc = render._Doc(path=qmd, workdir=tmp_path, target="html")
+    block = render.expand_shortcodes(qmd.read_text(), html_doc)
+    assert "figures/fig-v.svg" in block
+    assert (tmp_path / "figures" / "fig-v.svg").read_text() == SVG_SQUARE
+    assert "[Source: nb.ipynb, cell fig-v](notebooks/nb.html#cell-fig-v)" in block
+    typst_doc = render._Doc(path=qmd, workdir=tmp_path, target="typst")
+    assert "Source:" not in render.expand_shortcodes(qmd.read_text(), typst_doc)
+    written = render.render_with_pandoc(qmd, tmp_path / "_output", ("html", "pdf"))
+    assert 'src="data:image/svg+xml;base64,' in written[0].read_text()
+    assert written[1].read_bytes()[:5] == b"%PDF-"
+
+
+def test_notebook_pages_anchor_every_labelled_cell(tmp_path):
+    make_notebook(tmp_path / "05_x.ipynb", [
+        ("#| label: fig-a\n#| fig-cap: A\nplot()",
+         [{"output_type": "display_data", "data": {"image/png": PNG_1PX}, "metadata": {}}]),
+        ("x = 1  # no label", [])])
+    page = render.render_notebook_html(tmp_path / "05_x.ipynb", tmp_path / "_output")
+    html = page.read_text()
+    assert 'id="cell-fig-a"' in html and 'href="#cell-fig-a"' in html
+    assert html.count('id="cell-') == 1
+    assert "<script>" in html  # the reviewer script, inlined
+
+
+@pytest.mark.parametrize("reports_dir", ["reports", "reports/observed"])
+def test_quarto_config_gives_the_reviewer_features_for_the_embedded_notebooks(reports_dir):
+    """What the pandoc path implements, Quarto is asked for in _quarto.yml: and the
+    notebook-view list names exactly the notebooks the reports embed, each linked to the
+    page the renderer publishes (so Quarto's "Source" links open the same pages)."""
+    import re
+
+    import yaml
+
+    from analysis import config
+
+    folder = config.PROJ_ROOT / reports_dir
+    html = yaml.safe_load((folder / "_quarto.yml").read_text())["format"]["html"]
+    assert html["embed-resources"] is True and html["toc-location"] == "right"
+    assert html["crossrefs-hover"] is True and html["lightbox"] == "auto"
+    assert html["notebook-links"] == "inline"
+    assert set(html["theme"]) == {"light", "dark"}
+    embedded = set()
+    for qmd in folder.glob("*.qmd"):
+        embedded |= set(re.findall(r"\{\{<\s*embed\s+(\S+?\.ipynb)#", qmd.read_text()))
+    views = {v["notebook"]: v for v in html["notebook-view"]}
+    assert set(views) == embedded
+    for notebook, view in views.items():
+        stem = notebook.rsplit("/", 1)[-1].removesuffix(".ipynb")
+        assert view["url"] == f"notebooks/{stem}.html"
+
+
+def test_typst_header_exists_for_both_engines():
+    import yaml
+
+    from analysis import config
+
+    typst = yaml.safe_load((config.REPORTS_DIR / "_quarto.yml").read_text())["format"]["typst"]
+    assert typst["citeproc"] is True
+    header = (config.REPORTS_DIR / typst["include-in-header"]).resolve()
+    assert header == (config.PROJ_ROOT / "src/analysis/pipeline/templates/typst-header.typ")
+    assert "breakable: true" in header.read_text()

@@ -37,11 +37,26 @@ PROVIDER_COLOURS = {
 SIMULATED_LABEL = "SIMULATED data - not observed"
 
 
-def set_theme(dpi: int = 150) -> None:
-    """The project's figure style (call once at the top of a notebook)."""
+def set_theme(dpi: int = 150, figure_format: str = "svg") -> None:
+    """The project's figure style (call once at the top of a notebook).
+
+    In a notebook, figures are output as ``figure_format``: SVG by default (vector: sharp
+    in the PDF and when a reviewer zooms into the HTML; text is drawn as paths, so it
+    looks the same without the fonts), ``"png"`` for plots with so many points that a
+    vector file would be heavy. ``dpi`` sets the resolution of PNG output.
+    """
     sns.set_theme(context="notebook", style="whitegrid", palette="deep")
     plt.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "figure.figsize": (8, 4.2),
-                         "axes.titleweight": "bold", "figure.autolayout": True})
+                         "axes.titleweight": "bold", "figure.autolayout": True,
+                         "svg.fonttype": "path", "svg.hashsalt": "analysis"})
+    from IPython import get_ipython
+
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        # no creation date in the SVG: two runs give the same bytes
+        extra = {"metadata": {"Date": None}} if figure_format == "svg" else {}
+        set_matplotlib_formats(figure_format, **extra)
 
 
 def axes_or_new(ax):
@@ -81,12 +96,32 @@ def fmt_millions(value, digits: int = 1) -> str:
 
 
 def md_table(frame: pd.DataFrame, index: bool = False, floatfmt: str = ",.2f") -> Markdown:
-    """A DataFrame as a Markdown pipe table (dates shown as YYYY-MM-DD)."""
+    """A DataFrame as a Markdown pipe table for a reader, not a program.
+
+    Dates are shown as YYYY-MM-DD; column names as words (``period_start`` -> "period
+    start"); a float column whose values are all whole numbers (counts stored as floats,
+    users scaled up) is shown as integers with a thousands separator rather than with
+    ``floatfmt``'s decimals, which would claim a precision a count does not have. The
+    results file keeps the frame as it is.
+    """
     frame = frame.copy()
+    align = []
     for col in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[col]):
-            frame[col] = frame[col].dt.strftime("%Y-%m-%d")
-    return Markdown(frame.to_markdown(index=index, floatfmt=floatfmt))
+        values = frame[col]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        align.append("right" if numeric else "left")
+        if pd.api.types.is_datetime64_any_dtype(values):
+            frame[col] = values.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_float_dtype(values):
+            finite = values[np.isfinite(values)]
+            if len(finite) and (finite == finite.round()).all():
+                frame[col] = [f"{v:,.0f}" if np.isfinite(v) else "" for v in values]
+    frame.columns = [str(c).replace("_", " ") for c in frame.columns]
+    if index:
+        align.insert(0, "left")
+        if frame.index.name:
+            frame.index.name = str(frame.index.name).replace("_", " ")
+    return Markdown(frame.to_markdown(index=index, floatfmt=floatfmt, colalign=align))
 
 
 def md(text: str) -> Markdown:

@@ -64,7 +64,15 @@ import yaml
 
 from analysis import config
 from analysis._io import relative
-from analysis.pipeline.provenance import collect, provenance_markdown, source_date_epoch
+from analysis.pipeline import changes
+from analysis.pipeline.changes import CompareError
+from analysis.pipeline.provenance import (
+    collect,
+    git_state,
+    load_results,
+    provenance_markdown,
+    source_date_epoch,
+)
 from analysis.pipeline.runner import (
     EXIT_ENV,
     EXIT_INTERRUPTED,
@@ -164,6 +172,8 @@ def _embed(doc: _Doc, target: str) -> str:
         data = out.get("data", {})
         if "text/markdown" in data:
             parts.append(("markdown", _text(data["text/markdown"])))
+        elif "image/svg+xml" in data:  # vector: sharp in the PDF and when zoomed
+            parts.append(("svg", _text(data["image/svg+xml"])))
         elif "image/png" in data:
             parts.append(("png", data["image/png"]))
         elif "text/plain" in data and out.get("output_type") == "execute_result":
@@ -172,10 +182,13 @@ def _embed(doc: _Doc, target: str) -> str:
         raise RenderError(f"{relative(notebook)}#{label}: the cell has no output to embed")
     blocks = []
     for i, (kind, payload) in enumerate(parts):
-        if kind == "png":
-            name = f"{label}-{i}.png" if i else f"{label}.png"
+        if kind in ("png", "svg"):
+            name = f"{label}-{i}.{kind}" if i else f"{label}.{kind}"
             (doc.workdir / "figures").mkdir(exist_ok=True)
-            (doc.workdir / "figures" / name).write_bytes(base64.b64decode(payload))
+            if kind == "png":
+                (doc.workdir / "figures" / name).write_bytes(base64.b64decode(payload))
+            else:
+                (doc.workdir / "figures" / name).write_text(payload)
             if label.startswith("fig-"):
                 cap = doc.caption(label, str(opts.get("fig-cap", "")))
                 blocks.append(f"![{cap}](figures/{name}){{#{label} width=100%}}")
@@ -186,7 +199,17 @@ def _embed(doc: _Doc, target: str) -> str:
             blocks.append(f"{payload.strip()}\n\n: {cap} {{#{label}}}")
         else:
             blocks.append(payload.strip())
-    return "\n\n".join(blocks)
+    body = "\n\n".join(blocks)
+    if doc.target != "html":
+        return body
+    # As Quarto's notebook links: each embedded output names, and links to, the cell of
+    # the published notebook page it came from (notebooks/<name>.html#cell-<label>).
+    kind = ("figure" if label.startswith("fig-") else "table" if label.startswith("tbl-")
+            else "text")
+    link = (f"[Source: {notebook.name}, cell {label}]"
+            f"(notebooks/{notebook.stem}.html#cell-{label})")
+    return (f":::: {{.embedded .embedded-{kind}}}\n{body}\n\n"
+            f"::: {{.source-link}}\n{link}\n:::\n::::")
 
 
 def _text(value) -> str:
@@ -282,6 +305,25 @@ def resolve_crossrefs(text: str, doc: _Doc) -> str:
 
 
 # --- Engines ----------------------------------------------------------------------------
+
+def _template(name: str):
+    return resources.files("analysis.pipeline") / "templates" / name
+
+
+def _filter(name: str) -> str:
+    return str(resources.files("analysis.pipeline") / "filters" / name)
+
+
+def reviewer_script(work: Path) -> Path:
+    """``report.js`` as an HTML fragment for ``--include-after-body`` (inlined: the page
+    stays one self-contained file)."""
+    script = _template("report.js").read_text()
+    if "</script" in script.lower():
+        raise RenderError("templates/report.js must not contain '</script'")
+    out = work / "reviewer-after-body.html"
+    out.write_text(f"<script>\n{script}</script>\n")
+    return out
+
 
 def pandoc_path() -> str:
     import pypandoc
@@ -433,19 +475,20 @@ def render_with_pandoc(qmd: Path, out_dir: Path, formats: tuple[str, ...],
             cmd = [pandoc_path(), source.name, "--from", "markdown", "--standalone",
                    "--columns", "160",
                    "--toc", "--number-sections",
-                   "--lua-filter", str(resources.files("analysis.pipeline") / "filters" / "callouts.lua"),
+                   "--lua-filter", _filter("callouts.lua"),
                    "--resource-path", f"{work}:{qmd.parent}"]
             if bib:
                 cmd += ["--citeproc", "--bibliography", str((qmd.parent / bib).resolve())]
             if fmt == "html":
-                css = resources.files("analysis.pipeline") / "templates" / "report.css"
                 out = work / f"{qmd.stem}.html"
-                cmd += ["--to", "html5", "--embed-resources", "--css", str(css),
+                cmd += ["--to", "html5", "--embed-resources", "--css", str(_template("report.css")),
+                        "--include-after-body", str(reviewer_script(work)),
                         "--output", out.name]
                 _run(cmd, work, f"pandoc (HTML) for {relative(qmd)}")
             else:
                 typ = work / f"{qmd.stem}.typ"
-                cmd += ["--to", "typst", "--output", typ.name]
+                cmd += ["--to", "typst", "--include-in-header", str(_template("typst-header.typ")),
+                        "--output", typ.name]
                 _run(cmd, work, f"pandoc (typst) for {relative(qmd)}")
                 out = work / f"{qmd.stem}.pdf"
                 try:
@@ -492,12 +535,14 @@ def render_notebook_html(notebook: Path, out_dir: Path,
         with Staging(out_dir) as own:
             render_notebook_html(notebook, out_dir, own)
             return own.promote()[0]
-    css = resources.files("analysis.pipeline") / "templates" / "report.css"
     dest = out_dir / "notebooks" / f"{notebook.stem}.html"
     with tempfile.TemporaryDirectory(prefix="nb-html-") as tmp:
         out = Path(tmp) / dest.name
+        # every labelled cell is the anchor cell-<label> the reports' source links open
         _run([pandoc_path(), str(notebook), "--from", "ipynb", "--to", "html5",
-              "--standalone", "--embed-resources", "--css", str(css),
+              "--standalone", "--embed-resources", "--css", str(_template("report.css")),
+              "--lua-filter", _filter("notebook_cells.lua"),
+              "--include-after-body", str(reviewer_script(Path(tmp))),
               "--metadata", f"title=Notebook {notebook.stem} (executed)",
               "--output", str(out)], Path(tmp), f"pandoc for {relative(notebook)}")
         return staging.add(out, dest)
@@ -522,6 +567,14 @@ def write_provenance(engine: str) -> Path:
     return path
 
 
+def build_meta() -> dict:
+    """What the "What changed" appendix says of a build: commit, dirtiness, date."""
+    git = git_state()
+    return {"commit": git["commit"], "dirty": git["dirty"],
+            "built_utc": datetime.fromtimestamp(source_date_epoch(), UTC)
+            .strftime("%Y-%m-%d %H:%M UTC")}
+
+
 def choose_engine(requested: str = "auto") -> str:
     if requested == "auto":
         return "quarto" if shutil.which("quarto") else "pandoc"
@@ -535,10 +588,15 @@ def _say(message: str) -> None:
 
 
 def render(names=None, engine="auto", formats=("html", "pdf"), reports_dir=None,
-           notebooks=True, lock_timeout_s: float | None = None) -> list[Path]:
+           notebooks=True, lock_timeout_s: float | None = None,
+           compare: str | None = None) -> list[Path]:
     """Render reports (default: every ``*.qmd`` not starting with ``_`` or ``.``).
 
     All outputs are promoted together at the end, or none is (see the module docstring).
+    The "What changed" appendix compares this build's results with the previous
+    render's, or with ``compare`` (a git ref or a folder of saved results; see
+    :mod:`analysis.pipeline.changes`); after a successful render its results become the
+    next render's baseline.
     """
     reports_dir = Path(reports_dir or config.REPORTS_DIR)
     out_dir = reports_dir / "_output"
@@ -554,6 +612,8 @@ def render(names=None, engine="auto", formats=("html", "pdf"), reports_dir=None,
     with build_lock(config.EXECUTED_DIR, lock_timeout(lock_timeout_s), _say), \
             Staging(out_dir) as staging:
         write_provenance(engine)
+        current, meta = load_results(), build_meta()
+        changes.write_changes(current, meta, compare)
         for qmd in qmds:
             started = time.perf_counter()
             fn = render_with_quarto if engine == "quarto" else render_with_pandoc
@@ -564,6 +624,7 @@ def render(names=None, engine="auto", formats=("html", "pdf"), reports_dir=None,
             for nb in executed_notebooks():
                 render_notebook_html(nb, out_dir, staging)
         written = staging.promote()
+        changes.remember(current, meta)
     _say(f"{len(written)} files promoted to {relative(out_dir)} in "
          f"{time.perf_counter() - started_all:.1f} s")
     return written
@@ -579,6 +640,10 @@ def main(argv=None) -> int:
                         help="directory of the .qmd sources (default: reports/)")
     parser.add_argument("--no-notebooks", action="store_true",
                         help="do not render the executed notebooks to HTML")
+    parser.add_argument("--compare", metavar="REF", default=None,
+                        help="the 'What changed' appendix compares with REF, a git ref "
+                             "(results kept by an earlier render of that commit) or a "
+                             "folder of saved results (default: the previous render)")
     args = parser.parse_args(argv)
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     bad = set(formats) - {"html", "pdf"}
@@ -590,8 +655,12 @@ def main(argv=None) -> int:
     try:
         with interrupts_raise():
             for path in render(args.names, args.engine, formats,
-                               reports_dir=args.reports_dir, notebooks=not args.no_notebooks):
+                               reports_dir=args.reports_dir, notebooks=not args.no_notebooks,
+                               compare=args.compare):
                 print(relative(path))
+    except CompareError as err:
+        print(f"error: {err}\n({kept})", file=sys.stderr)
+        return 2
     except RenderError as err:
         print(f"error: {err}\n({kept})", file=sys.stderr)
         return 1

@@ -427,15 +427,19 @@ def test_threads_accepted(log, threads):
                                   C._reference_daily_active_users(log))
 
 
-def test_spark_engine_not_landed_says_so(log):
-    """Until analysis.data._spark lands (issue 10) engine='spark' must say it is not
-    available, not fail on a missing module or a misleading 'install pyspark'."""
-    import importlib.util
+def test_spark_engine_without_pyspark_names_what_to_install(log, monkeypatch):
+    """engine='spark' runs analysis.data._spark (tests/data/test_cohorts_spark.py checks it
+    against this engine). Without pyspark it must name what to install (the extra and a
+    Java runtime), not fail on a bare ModuleNotFoundError; DuckDB's memory_limit and
+    threads are refused with it, and an unknown engine is named."""
+    import sys
 
-    if importlib.util.find_spec("analysis.data._spark") is not None:
-        pytest.skip("the Spark engine is installed; its own tests cover it")
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # `import pyspark` raises ImportError
     for call in (C.cohort_table, C.daily_active_users):
-        with pytest.raises(NotImplementedError, match="engine='spark' is not available"):
+        with pytest.raises(ImportError, match=r"pip install -e '\.\[spark\]'.*"
+                                              r"openjdk-17-jre-headless"):
             call(log, engine="spark")
+    with pytest.raises(ValueError, match="^memory_limit is a DuckDB setting"):
+        C.cohort_table(log, engine="spark", memory_limit="4GB")
     with pytest.raises(ValueError, match="engine must be 'duckdb' or 'spark'"):
         C.cohort_table(log, engine="polars")

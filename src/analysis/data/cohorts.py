@@ -91,6 +91,10 @@ distinct user-days, which is several times slower and needs GBs at 10^8 events (
 ``benchmarks/bench_cohorts.py``). ``_reference_cohort_table`` and
 ``_reference_daily_active_users`` are slow, direct pandas implementations used by the
 tests to check this one.
+
+``engine="spark"`` computes the same tables on Apache Spark (:mod:`analysis.data._spark`:
+per-user aggregation, then per-cohort counts) for logs that live in a cluster; the tests
+run the same cases on both engines and require identical frames.
 """
 
 from __future__ import annotations
@@ -480,19 +484,18 @@ def _in_periods(con, src: _Src, period: str, as_of):
     return _Src(sql=sql, where=src.where, columns=columns), _EPOCH + dt.timedelta(days=last)
 
 
-def _spark_engine():
-    import importlib.util
+def _spark_engine(memory_limit=None, threads=None):
+    """:mod:`analysis.data._spark` (which imports pyspark only when called: without it
+    the call raises an ImportError naming what to install)."""
+    for name, value in (("memory_limit", memory_limit), ("threads", threads)):
+        if value is not None:
+            raise ValueError(
+                f"{name} is a DuckDB setting; with engine='spark' the Spark session's "
+                f"resources apply (spark.driver.memory, spark.executor.memory, "
+                f"spark.executor.cores, ... in spark-defaults.conf or spark-submit); "
+                f"not {name}={value!r}")
+    from analysis.data import _spark
 
-    if importlib.util.find_spec("analysis.data._spark") is None:
-        raise NotImplementedError(
-            "engine='spark' is not available in this version of the package (the Spark "
-            "engine has not landed yet); use engine='duckdb'")
-    try:
-        from analysis.data import _spark
-    except ImportError as e:  # pragma: no cover - depends on the installation
-        raise ImportError(
-            f"engine='spark' needs pyspark and a Java runtime: pip install -e '.[spark]' "
-            f"(and e.g. Debian's openjdk-17-jre-headless); {e}") from e
     return _spark
 
 
@@ -764,9 +767,13 @@ def daily_active_users(
     threads : int, optional
         DuckDB threads, at least 1; default the usable cores.
     engine : {"duckdb", "spark"}
-        ``"spark"`` is reserved for the same definition on Apache Spark
-        (:mod:`analysis.data._spark`); it has not landed in this version and raises
-        ``NotImplementedError``.
+        ``"duckdb"`` (default): in process, as described above. ``"spark"``: the same
+        definitions computed by Apache Spark (:mod:`analysis.data._spark`) in the session
+        ``SparkSession.builder.getOrCreate()`` returns (a cluster's, or local mode);
+        ``source`` may then also be a table name in the session's catalog, a Parquet/CSV
+        path Spark can read (``s3a://``, ``hdfs://``, ...) or a Spark DataFrame. Needs
+        ``pip install -e '.[spark]'`` and Java 17+; ``memory_limit`` and ``threads``
+        are DuckDB's and refused with it. Same frame from both engines.
 
     Returns
     -------
@@ -783,7 +790,8 @@ def daily_active_users(
         An ``as_of``, ``memory_limit`` or ``threads`` of the wrong form, named.
     """
     if _check_engine(engine) == "spark":
-        return _spark_engine().daily_active_users(source, by_market, as_of=_check_as_of(as_of))
+        return _spark_engine(memory_limit, threads).daily_active_users(
+            source, by_market, as_of=_check_as_of(as_of))
     res = _run(
         source,
         want="dau",
@@ -855,8 +863,8 @@ def cohort_table(
         multi-valued ``install_date``.
     """
     if _check_engine(engine) == "spark":
-        return _spark_engine().cohort_table(source, cohort, by_market, as_of=_check_as_of(as_of),
-                                            cohort_period=cohort_period)
+        return _spark_engine(memory_limit, threads).cohort_table(
+            source, cohort, by_market, as_of=_check_as_of(as_of), cohort_period=cohort_period)
     res = _run(
         source,
         want="cohorts",
@@ -939,6 +947,9 @@ def retention_table(
         515-545 days: the sBG's retention at day 365 is 0.157 with no guard, 0.167 with
         14 days, 0.182 with 30 and 0.216 with 90). Default 0 (every age kept); classic
         retention needs no guard. Applied before pooling.
+
+    The table is a small pandas frame whichever engine made it (``engine="duckdb"`` or
+    ``"spark"``), so this step runs in process for both.
 
     Returns
     -------

@@ -1,260 +1,347 @@
-"""Benchmark of :mod:`analysis.models.forecast` against Prophet, with baselines.
+"""Forecasting benchmark: the default chosen by leave-one-series-out, Prophet and statsforecast.
 
-Run with ``python benchmarks/bench_forecast.py`` (``--quick`` for one repeat and no slow
-candidates). Prints figures only (no assertions). This is the script whose output chose
-``analysis.models.forecast.default_forecaster()`` (see that module's docstring).
+Run with ``python benchmarks/bench_forecast.py`` (about 25-35 min on 2 shared cores;
+``--quick`` uses fewer cutoffs, ``--no-timing`` skips the fresh-process timings, and
+``--cache DIR`` keeps the peers' cross-validations between runs). Prints figures only
+(no assertions). This is the script whose output chose
+``analysis.models.forecast.DEFAULT_RULE`` (see that module's docstring).
 
-Protocol: Prophet's own rolling-origin cross-validation (initial 730 days, period 180
-days, horizon 365 days; 11 cutoffs on the Peyton Manning series, 3 on the pedestrians
-series), on
+Benchmark set (``benchmarks/_series.py``; sources in data/raw/reference/SOURCE_README.md):
+eight real daily series used for the selection, and two of Prophet's examples as checks
+that take no part in it (the pedestrians COVID shock; Peyton Manning, the old tuning
+series).
 
-* ``prophet_example_wp_log_peyton_manning.csv`` (log page views; Prophet's docs publish
-  MAPE 0.0584 at 37 days), and
-* ``prophet_example_pedestrians_covid.csv`` (raw counts with the 2020 collapse and
-  recovery; our statistical models log-transform inside, the baselines and Prophet use
-  the raw counts).
+Protocol: Prophet's rolling-origin cross-validation on every series (initial, period,
+horizon per series, cutoffs by Prophet's rule); every model, ours and the peers, is
+scored on the same cutoffs and rows: MAPE by horizon bucket (1-30 / 31-90 / 91-180 /
+181-365 days, as far as the horizon reaches), their mean, and the coverage of the 80 %
+interval.
 
-Our statistical models run with their default settings (log scale). The Peyton Manning
-series is already log(views), so there they model log(log views); the default is also
-shown with ``log=False`` on that series.
+Selection (``analysis.models.forecast.select_rule``): among the package's candidate
+rules (``CANDIDATES``, the same with the interval calibrated by inner cross-validation
+``+cal``, and ``auto+cal``, the rule chosen per series by inner cross-validation on the
+training window), the lowest geometric mean over series of the mean bucket MAPE among
+those whose mean coverage lies in 0.75-0.85, 1 % counting as a tie, then coverage
+closest to 0.80, then speed. Leave-one-series-out: the figures printed for a selection
+series are those of the rule chosen on the *other* seven; the checks get the rule chosen
+on all eight, which is the shipped default.
 
-For every dataset and model it prints MAPE by horizon bucket (1-30 / 31-90 / 91-180 /
-181-365 days), the coverage of the 80 % interval, the median wall time of "fit on the
-whole series + cross-validation" (Prophet's documented workflow needs the first fit;
-ours is timed the same way), and ratios against Prophet 1.x with default settings.
-Repeats are interleaved (model A, B, C, A, B, C, ...) so that the load of the shared
-machine hits all models alike; wall times are still noisy, ratios less so.
+Peers: Prophet (default settings) and statsforecast's AutoARIMA (season 7, on the last
+730 days of each training window: it is too slow on 15-year windows), AutoETS (season
+7), MSTL (seasons 7 and 365) and SeasonalNaive (7 and 365), see ``_forecast_peers.py``.
 
-BLAS threads are limited to one (``OPENBLAS_NUM_THREADS=1`` etc., set below before numpy
-is imported, unless already set): on a busy 2-core machine multi-threaded BLAS on the
-Kalman filter's tiny matrices made statsmodels 5-10x slower; Prophet's Stan sampler is
-a separate single-threaded process and is not affected.
-
-If Prophet is not importable (it is an optional extra, ``pip install prophet``), the
-script says so and runs our models only.
+Speed: in-process warm time of each model's cross-validation per series, and, in fresh
+processes (``_forecast_timed.py``: interpreter start and imports included, environment
+as the caller's: this script sets no thread variables), "fit + 11-cutoff
+cross-validation" on Peyton Manning for the chosen default, Prophet and statsforecast;
+``--busy N`` runs N spinning processes meanwhile (another job loading the cores).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import multiprocessing as mp
 import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
+import pandas as pd
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-import pandas as pd  # noqa: E402
+import _forecast_peers as peers  # noqa: E402
+import _series  # noqa: E402
 
-from analysis.config import REFERENCE_DIR  # noqa: E402
 from analysis.models import forecast as F  # noqa: E402
 
-PROTOCOL = {"initial": "730 days", "period": "180 days", "horizon": "365 days"}
-DATASETS = {
-    "peyton_manning (log views)": "prophet_example_wp_log_peyton_manning.csv",
-    "pedestrians_covid (counts)": "prophet_example_pedestrians_covid.csv",
-}
-#: Relative difference in mean bucket MAPE treated as a tie when choosing the default:
-#: merely changing the optimiser's stopping tolerance moved bucket MAPEs by up to 2 %.
-MAPE_TIE = 0.01
-GOALS = "goals for the default: MAPE < Prophet in every bucket, coverage 0.75-0.85, >= 10x faster"
+GOALS = (
+    "goals (issue 15): on every series mean bucket MAPE below Prophet's and below the best "
+    "statsforecast model's; mean coverage 0.75-0.85; whole process <= 1/3 of Prophet's "
+    "time, warm >= 10x faster"
+)
 
 
-def load(name: str) -> pd.DataFrame:
-    df = pd.read_csv(REFERENCE_DIR / name)
-    df["ds"] = pd.to_datetime(df["ds"])
-    return df
-
-
-def prophet_runner() -> tuple[Callable[[pd.DataFrame], pd.DataFrame] | None, str]:
-    try:
-        import prophet
-        from prophet import Prophet
-        from prophet.diagnostics import cross_validation as prophet_cv
-    except ImportError as exc:  # optional extra
-        return None, f"prophet not importable ({exc}); running our models only"
-    for name in ("prophet", "cmdstanpy"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-    def run(df: pd.DataFrame) -> pd.DataFrame:
-        m = Prophet(level=0.8).fit(df)
-        return prophet_cv(m, disable_tqdm=True, **PROTOCOL)
-
-    return run, f"prophet {prophet.__version__}"
-
-
-def ours(model_factory: Callable[[], object]) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    def run(df: pd.DataFrame) -> pd.DataFrame:
-        model_factory().fit(df)  # the same first fit as in Prophet's workflow
-        return F.cross_validation(df, model=model_factory(), **PROTOCOL)
-
-    return run
-
-
-def candidates(already_log: bool, quick: bool) -> dict[str, tuple[Callable, int | None]]:
-    """name -> (runner, repeats override or None). Our statistical models run with their
-    default settings (log scale, which for the Peyton Manning series means log(log
-    views)); on an already-logged series the default is also shown with log=False."""
-    out: dict[str, tuple[Callable, int | None]] = {
-        "default_forecaster()": (ours(F.default_forecaster), None),
-    }
-    if already_log:
-        out["default_forecaster(log=False)"] = (
-            ours(lambda: F.default_forecaster(log=False)),
-            None,
-        )
-    out.update(
-        {
-            "ARIMA(1,1,1) errors, window 365 days": (
-                ours(lambda: F.ARIMAForecaster(dynamics_window=365)),
-                None,
-            ),
-            "ARIMA(1,1,1) errors, whole history": (
-                ours(lambda: F.ARIMAForecaster(dynamics_window=None)),
-                None,
-            ),
-            "ARIMA(1,1,1), regression in differences": (
-                ours(lambda: F.ARIMAForecaster(regression="differences")),
-                None,
-            ),
-            "ARIMA(1,1,1), Gaussian intervals": (
-                ours(lambda: F.ARIMAForecaster(intervals="gaussian")),
-                None,
-            ),
-            "ARIMA(1,0,0) errors": (ours(lambda: F.ARIMAForecaster(order=(1, 0, 0))), None),
-            "ARIMA(2,1,1) errors": (ours(lambda: F.ARIMAForecaster(order=(2, 1, 1))), None),
-            "ETS(A,Ad,A) on yearly-adjusted": (
-                ours(F.ExponentialSmoothingForecaster),
-                None,
-            ),
-            "UnobservedComponents LL+week+AR1": (ours(F.UnobservedComponentsForecaster), 1),
-            "naive (last value)": (ours(F.NaiveForecaster), None),
-            "seasonal naive (last week)": (ours(F.SeasonalNaiveForecaster), None),
-        }
-    )
+def our_rules(quick: bool) -> list[str]:
+    rules = list(F.CANDIDATES)
+    rules += ["arima111_w730+cal", "arima111_w730_diff_drift+cal", "ets_damped_w365+cal"]
     if not quick:
-        out["SARIMAX joint MLE, AR(1) + exog"] = (
-            ours(lambda: F.ARIMAForecaster(order=(1, 0, 0), method="joint", dynamics_window=None)),
-            1,
-        )
-    return out
+        rules += ["arima111_w365+cal", "arima111_w730_diff+cal", "arima111_w730_trend+cal"]
+    rules.append("auto+cal")
+    return rules
 
 
-def summarize(cv: pd.DataFrame) -> dict[str, float]:
-    b = F.horizon_buckets(cv)
-    row = {f"mape {r.bucket}": r.mape for r in b.itertuples()}
+def summarize(cv: pd.DataFrame, horizon: int) -> dict[str, float]:
+    h = (cv["ds"] - cv["cutoff"]).dt.days.to_numpy()
+    y, yhat = cv["y"].to_numpy(float), cv["yhat"].to_numpy(float)
+    row: dict[str, float] = {}
+    mapes = []
+    for lo, hi in F.BUCKETS:
+        if lo > horizon:
+            row[f"{lo}-{hi}"] = np.nan
+            continue
+        sel = (h >= lo) & (h <= hi) & (np.abs(y) > 1e-8)
+        m = float(np.mean(np.abs((y[sel] - yhat[sel]) / y[sel]))) if sel.any() else np.nan
+        row[f"{lo}-{hi}"] = m
+        mapes.append(m)
+    row["mape"] = float(np.mean(mapes)) if mapes and np.isfinite(mapes).all() else np.nan
     covered = (cv["y"] >= cv["yhat_lower"]) & (cv["y"] <= cv["yhat_upper"])
     row["coverage"] = float(covered.mean())
-    row["cutoffs"] = cv["cutoff"].nunique()
-    row["rows"] = len(cv)
     return row
 
 
-def bench_dataset(
-    label: str, df: pd.DataFrame, models: dict[str, tuple[Callable, int | None]], repeats: int
-) -> pd.DataFrame:
-    times: dict[str, list[float]] = {name: [] for name in models}
-    results: dict[str, dict[str, float]] = {}
-    warm = df.iloc[:-300]  # warm-up (imports, compiled code, caches), not timed
-    for run, override in models.values():
-        if override is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                run(warm)
-    for rep in range(repeats):
-        for name, (run, override) in models.items():
-            if override is not None and rep >= override:
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                t0 = time.perf_counter()
-                cv = run(df)
-                times[name].append(time.perf_counter() - t0)
-            if name not in results:
-                results[name] = summarize(cv)
-    rows = []
-    for name in models:
-        row = {"model": name, **results[name]}
-        row["time_s"] = statistics.median(times[name])
-        row["repeats"] = len(times[name])
-        rows.append(row)
-    table = pd.DataFrame(rows).set_index("model")
-    if "Prophet" in table.index:
-        ref = table.loc["Prophet"]
-        table["speedup_vs_prophet"] = ref["time_s"] / table["time_s"]
-        for col in [c for c in table.columns if c.startswith("mape ")]:
-            table[f"{col} / prophet"] = table[col] / ref[col]
-    return table
+def run_ours(rule: str, df: pd.DataFrame, cuts: list, horizon: int) -> tuple[pd.DataFrame, float]:
+    t0 = time.perf_counter()
+    cv = F.cross_validation(df, horizon=f"{horizon} days", cutoffs=cuts,
+                            model=F.make_candidate(rule))
+    return cv, time.perf_counter() - t0
 
 
-def print_table(label: str, table: pd.DataFrame) -> None:
-    mape_cols = [c for c in table.columns if c.startswith("mape ") and "/" not in c]
-    print(f"\n=== {label}: {int(table['cutoffs'].iloc[0])} cutoffs, {PROTOCOL} ===")
-    head = f"{'model':42s} " + " ".join(f"{c[5:]:>8s}" for c in mape_cols)
-    head += f" {'cover':>6s} {'time s':>7s} {'n':>2s}"
-    has_ref = "speedup_vs_prophet" in table
-    if has_ref:
-        head += f" {'x faster':>8s}  MAPE / Prophet by bucket"
-    print(head)
-    for name, r in table.iterrows():
-        line = f"{name:42s} " + " ".join(f"{r[c]:8.4f}" for c in mape_cols)
-        line += f" {r['coverage']:6.3f} {r['time_s']:7.3f} {int(r['repeats']):2d}"
-        if has_ref:
-            ratios = " ".join(f"{r[c + ' / prophet']:.2f}" for c in mape_cols)
-            line += f" {r['speedup_vs_prophet']:8.1f}  {ratios}"
-        print(line)
-    # the rule that chose analysis.models.forecast.default_forecaster() (see its docstring)
-    ours_stat = table[~table.index.str.startswith(("naive", "seasonal naive", "Prophet"))]
-    ok = ours_stat[(ours_stat["coverage"] >= 0.75) & (ours_stat["coverage"] <= 0.85)]
-    if len(ok):
-        score = ok[mape_cols].mean(axis=1)
-        tied = ok[score <= score.min() * (1 + MAPE_TIE)]
-        gap = (tied["coverage"] - 0.8).abs().round(3)
-        best = tied.assign(gap=gap).sort_values(["gap", "time_s"]).index[0]
-        print(
-            f"selection rule (coverage 0.75-0.85; mean bucket MAPE within {MAPE_TIE:.0%} "
-            f"of the best {score.min():.4f} counts as tied; then coverage closest to "
-            f"0.80; then speed): {best} (mean MAPE {score[best]:.4f}; tied: "
-            f"{', '.join(tied.index)})"
-        )
-    if has_ref:
-        d, p = table.iloc[0], table.loc["Prophet"]
-        beats = all(d[c] < p[c] for c in mape_cols)
-        print(
-            f"default vs Prophet: MAPE lower in every bucket: {beats}; coverage "
-            f"{d['coverage']:.3f} in [0.75, 0.85]: {0.75 <= d['coverage'] <= 0.85}; "
-            f"speed-up {d['speedup_vs_prophet']:.1f}x (>= 10: {d['speedup_vs_prophet'] >= 10})"
-        )
+def run_peer(name: str, runner, df: pd.DataFrame, cuts: list, horizon: int,
+             cache: Path | None, key: str) -> tuple[pd.DataFrame | None, float]:
+    path = None
+    if cache is not None:
+        safe = "".join(ch if ch.isalnum() else "_" for ch in f"{key}__{name}")
+        path = cache / f"{safe}.pkl"
+        if path.exists():
+            cv, seconds = pd.read_pickle(path)
+            return cv, seconds
+    t0 = time.perf_counter()
+    try:
+        cv = runner(df, cuts, horizon)
+    except ValueError as exc:  # e.g. SeasonalNaive(365) on less than a year
+        print(f"    {name}: n/a ({exc})", flush=True)
+        cv = None
+    seconds = time.perf_counter() - t0
+    if path is not None:
+        pd.to_pickle((cv, seconds), path)
+    return cv, seconds
+
+
+def fmt(x: float, w: int = 7, d: int = 4) -> str:
+    return f"{'n/a':>{w}s}" if x is None or not np.isfinite(x) else f"{x:{w}.{d}f}"
+
+
+def timed(args: list[str], repeats: int) -> dict[str, float]:
+    """Median over fresh processes of whole-process, import, first and warm times."""
+    runs = []
+    env = {k: v for k, v in os.environ.items()}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, str(HERE / "_forecast_timed.py"), *args],
+                             capture_output=True, text=True, env=env, check=True)
+        whole = time.perf_counter() - t0
+        rec = json.loads(out.stdout.strip().splitlines()[-1])
+        # "whole" = one user session: interpreter + imports + one fit + cross-validation;
+        # the second (warm) run inside the process is not part of it
+        rec["whole_s"] = whole - rec["warm_s"]
+        runs.append(rec)
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def _spin(stop) -> None:  # noqa: ANN001
+    x = 0
+    while not stop.is_set():
+        x = (x * 31 + 7) % 1000003
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 repeat, no slow candidates")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--csv", help="also write the combined table to this CSV path")
-    args = parser.parse_args()
-    repeats = 1 if args.quick else args.repeats
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="fewer cutoffs (each series' quick_period), fewer candidates")
+    ap.add_argument("--series", nargs="*", help="only these series (names in _series.py)")
+    ap.add_argument("--no-peers", action="store_true", help="our candidates only")
+    ap.add_argument("--no-timing", action="store_true", help="skip fresh-process timings")
+    ap.add_argument("--timing-repeats", type=int, default=3)
+    ap.add_argument("--busy", type=int, default=0,
+                    help="spinning processes during the fresh-process timings")
+    ap.add_argument("--cache", type=Path, help="directory keeping the peers' results")
+    ap.add_argument("--csv", type=Path, help="write every (series, model) row to this CSV")
+    args = ap.parse_args()
+    if args.cache:
+        args.cache.mkdir(parents=True, exist_ok=True)
+    warnings.simplefilter("ignore")
 
-    prophet_run, note = prophet_runner()
-    print(note)
-    print(GOALS)
-    print(f"BLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
-    tables = []
-    for label, fname in DATASETS.items():
-        df = load(fname)
-        models = candidates(already_log="log views" in label, quick=args.quick)
-        if prophet_run is not None:
-            models["Prophet"] = (prophet_run, None)
-        table = bench_dataset(label, df, models, repeats)
-        print_table(label, table)
-        tables.append(table.assign(dataset=label))
+    series = list(_series.SELECTION + _series.CHECKS)
+    if args.series:
+        series = [s for s in series if s.name in set(args.series)]
+    rules = our_rules(args.quick)
+    prophet_run, note = (None, "peers skipped") if args.no_peers else peers.prophet_runner()
+    sf_runs, sf_note = ({}, "") if args.no_peers else peers.statsforecast_runners()
+    print(note, "|", sf_note, "|", GOALS)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')!r} (not set by this "
+          f"script); package BLAS limit ${F.BLAS_THREADS_ENV}="
+          f"{os.environ.get(F.BLAS_THREADS_ENV)!r} (unset = 1 thread inside the fits)")
+
+    # warm-up (imports, numba, caches) on a short series, not timed
+    wu = series[0].load()
+    wcut = F.generate_cutoffs(wu["ds"], pd.Timedelta(days=30), pd.Timedelta(days=200),
+                              pd.Timedelta(days=60))[-1:]
+    F.cross_validation(wu, horizon="30 days", cutoffs=wcut)
+    for runner in ([] if prophet_run is None else [prophet_run]) + list(sf_runs.values()):
+        try:
+            runner(wu, wcut, 30)
+        except ValueError:
+            pass
+
+    rows = []
+    t_all = time.perf_counter()
+    for s in series:
+        df = s.load()
+        period = s.quick_period if args.quick else s.period
+        cuts = F.generate_cutoffs(df["ds"], pd.Timedelta(days=s.horizon),
+                                  pd.Timedelta(days=s.initial), pd.Timedelta(days=period))
+        role = "selection" if s in _series.SELECTION else "check"
+        print(f"\n[{s.name}] {role}, {len(df)} days, {len(cuts)} cutoffs "
+              f"(initial {s.initial}, period {period}, horizon {s.horizon})", flush=True)
+        base = {"series": s.name, "role": role, "cutoffs": len(cuts), "horizon": s.horizon}
+        for rule in rules:
+            cv, sec = run_ours(rule, df, cuts, s.horizon)
+            rows.append({**base, "model": rule, "ours": True, "time_s": sec,
+                         **summarize(cv, s.horizon)})
+            print(f"    {rule:32s} mean MAPE {rows[-1]['mape']:.4f} cover "
+                  f"{rows[-1]['coverage']:.3f} {sec:6.1f} s", flush=True)
+        peer_runs = {} if prophet_run is None else {"Prophet": prophet_run}
+        peer_runs.update(sf_runs)
+        key = f"{s.name}_{period}_{s.horizon}_{s.initial}"
+        for name, runner in peer_runs.items():
+            cv, sec = run_peer(name, runner, df, cuts, s.horizon, args.cache, key)
+            if cv is None:
+                continue
+            rows.append({**base, "model": name, "ours": False, "time_s": sec,
+                         **summarize(cv, s.horizon)})
+            print(f"    {name:32s} mean MAPE {rows[-1]['mape']:.4f} cover "
+                  f"{rows[-1]['coverage']:.3f} {sec:6.1f} s", flush=True)
+    table = pd.DataFrame(rows)
+    print(f"\ncross-validations done in {time.perf_counter() - t_all:.0f} s")
+
+    # ---------------------------------------------------------------- selection
+    ours = table[table["ours"] & (table["role"] == "selection")]
+    scores = ours.rename(columns={"model": "candidate"})[
+        ["series", "candidate", "mape", "coverage", "time_s"]]
+    loso = F.leave_one_series_out(scores) if scores["series"].nunique() > 1 else {}
+    chosen_all = F.select_rule(scores)
+    print("\n=== candidates on the selection series: mean bucket MAPE (coverage) ===")
+    sel_names = list(dict.fromkeys(ours["series"]))
+    print(f"{'rule':32s} " + " ".join(f"{n[:14]:>14s}" for n in sel_names)
+          + f" {'geo-mean':>8s} {'cover':>6s} {'time s':>7s}")
+    for rule in rules:
+        r = ours[ours["model"] == rule].set_index("series")
+        cells = " ".join(f"{r.loc[n, 'mape']:7.4f}({r.loc[n, 'coverage']:4.2f})"
+                         for n in sel_names)
+        gm = float(np.exp(np.log(r["mape"]).mean()))
+        print(f"{rule:32s} {cells} {gm:8.4f} {r['coverage'].mean():6.3f} "
+              f"{r['time_s'].sum():7.1f}")
+    print("\nleave-one-series-out choices: "
+          + "; ".join(f"{k}: {v}" for k, v in loso.items()))
+    print(f"rule chosen on all {len(sel_names)} selection series (the shipped default): "
+          f"{chosen_all} (DEFAULT_RULE in the package now: {F.DEFAULT_RULE})")
+
+    # ---------------------------------------------------------------- the LOSO table
+    rule_for = {**loso, **{s.name: chosen_all for s in series if s.name not in loso}}
+    print("\n=== per series: the package (LOSO rule) against the peers, same cutoffs ===")
+    buckets = [f"{lo}-{hi}" for lo, hi in F.BUCKETS]
+    summary = []
+    for s in series:
+        sub = table[table["series"] == s.name]
+        if sub.empty:
+            continue
+        pk = sub[sub["model"] == rule_for[s.name]].iloc[0]
+        print(f"\n{s.name} ({pk['cutoffs']} cutoffs, horizon {s.horizon}; "
+              f"package rule: {rule_for[s.name]})")
+        print(f"  {'model':32s} " + " ".join(f"{b:>7s}" for b in buckets)
+              + f" {'mean':>7s} {'cover':>6s} {'time s':>7s} {'MAPE/pkg':>8s}")
+        shown = [pk] + [r for _, r in sub[~sub["ours"]].iterrows()]
+        for r in shown:
+            label = f"package: {r['model']}" if r["ours"] else r["model"]
+            print(f"  {label:32s} " + " ".join(fmt(r[b]) for b in buckets)
+                  + f" {fmt(r['mape'])} {r['coverage']:6.3f} {r['time_s']:7.1f}"
+                  + f" {r['mape'] / pk['mape']:8.2f}")
+        sf = sub[sub["model"].str.startswith("sf ")]
+        best_sf = sf.loc[sf["mape"].idxmin()] if len(sf) else None
+        pr = sub[sub["model"] == "Prophet"]
+        pr = pr.iloc[0] if len(pr) else None
+        summary.append({
+            "series": s.name, "role": pk["role"], "rule": rule_for[s.name],
+            "pkg": pk["mape"], "pkg_cov": pk["coverage"], "pkg_t": pk["time_s"],
+            "prophet": np.nan if pr is None else pr["mape"],
+            "prophet_cov": np.nan if pr is None else pr["coverage"],
+            "prophet_t": np.nan if pr is None else pr["time_s"],
+            "best_sf": "" if best_sf is None else best_sf["model"],
+            "sf": np.nan if best_sf is None else best_sf["mape"],
+            "sf_cov": np.nan if best_sf is None else best_sf["coverage"],
+        })
+    sm = pd.DataFrame(summary)
+    print("\n=== summary (mean bucket MAPE; 80 % coverage; warm in-process time of the "
+          "cross-validation) ===")
+    print(f"{'series':28s} {'role':9s} {'package rule':28s} {'pkg':>7s} {'cov':>5s} "
+          f"{'Prophet':>7s} {'cov':>5s} {'best statsforecast':>24s} {'sf':>7s} {'cov':>5s} "
+          f"{'pkg/Pr':>6s} {'pkg/sf':>6s} {'Pr t/pkg t':>10s}")
+    for r in sm.itertuples():
+        print(f"{r.series:28s} {r.role:9s} {r.rule:28s} {fmt(r.pkg)} {r.pkg_cov:5.2f} "
+              f"{fmt(r.prophet)} {fmt(r.prophet_cov, 5, 2)} {r.best_sf:>24s} {fmt(r.sf)} "
+              f"{fmt(r.sf_cov, 5, 2)} {fmt(r.pkg / r.prophet, 6, 2)} {fmt(r.pkg / r.sf, 6, 2)} "
+              f"{fmt(r.prophet_t / r.pkg_t, 10, 1)}")
+    sel = sm[sm["role"] == "selection"]
+    if len(sel):
+        print(f"selection series: median pkg/Prophet {np.nanmedian(sel.pkg / sel.prophet):.2f}, "
+              f"median pkg/best-sf {np.nanmedian(sel.pkg / sel.sf):.2f}; package lower than "
+              f"Prophet on {int((sel.pkg < sel.prophet).sum())}/{len(sel)}, lower than the best "
+              f"statsforecast model on {int((sel.pkg < sel.sf).sum())}/{len(sel)}; mean "
+              f"coverage package {sel.pkg_cov.mean():.3f} (median {sel.pkg_cov.median():.3f}), "
+              f"Prophet {sel.prophet_cov.mean():.3f}; median warm-time ratio Prophet/package "
+              f"{np.nanmedian(sel.prophet_t / sel.pkg_t):.1f}x")
     if args.csv:
-        pd.concat(tables).to_csv(args.csv)
-        print(f"\nwrote {args.csv}")
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+
+    # ---------------------------------------------------------------- fresh processes
+    if args.no_timing:
+        return
+    print(f"\n=== fresh processes (median of {args.timing_repeats}; Peyton Manning, fit + "
+          f"11-cutoff cross-validation; default environment; {args.busy} spinning "
+          f"processes; load average {os.getloadavg()[0]:.2f}) ===")
+    stop = mp.Event()
+    spinners = [mp.Process(target=_spin, args=(stop,)) for _ in range(args.busy)]
+    for p in spinners:
+        p.start()
+    try:
+        cases = {f"package {chosen_all}": ["ours", chosen_all]}
+        if chosen_all != "arima111_w730":
+            cases["package arima111_w730 (former default)"] = ["ours", "arima111_w730"]
+        if prophet_run is not None:
+            cases["Prophet"] = ["prophet"]
+        if sf_runs:
+            best_counts = sm["best_sf"].value_counts()
+            for name in best_counts.index[:2]:
+                if name:
+                    cases[name] = ["sf", name]
+        res = {}
+        for label, cmd in cases.items():
+            reps = args.timing_repeats if cmd[0] != "sf" else 1
+            res[label] = timed(cmd, reps)
+            r = res[label]
+            print(f"  {label:40s} whole process {r['whole_s']:6.2f} s (imports "
+                  f"{r['import_s']:5.2f}, first run {r['first_s']:6.2f}), warm "
+                  f"{r['warm_s']:6.2f} s", flush=True)
+    finally:
+        stop.set()
+        for p in spinners:
+            p.join()
+    if "Prophet" in res:
+        p = res["Prophet"]
+        for label, r in res.items():
+            if label != "Prophet":
+                print(f"  Prophet / {label}: whole process {p['whole_s'] / r['whole_s']:.1f}x, "
+                      f"warm {p['warm_s'] / r['warm_s']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -683,3 +683,137 @@ def test_bad_blas_threads_setting_is_named(monkeypatch):
     monkeypatch.setenv(F.BLAS_THREADS_ENV, "many")
     with pytest.raises(ValueError, match=r"\$ANALYSIS_BLAS_THREADS must be a positive integer"):
         F.blas_thread_limit()
+
+
+# --------------------------------------------------------------------------------------
+# choice of the default: leave-one-series-out, inner cross-validation
+# --------------------------------------------------------------------------------------
+
+
+def _scores(table):
+    """{series: {candidate: (mape, coverage)}} -> the frame select_rule takes."""
+    return pd.DataFrame(
+        [
+            {"series": s, "candidate": c, "mape": m, "coverage": cov, "time_s": 1.0}
+            for s, row in table.items()
+            for c, (m, cov) in row.items()
+        ]
+    )
+
+
+# "x" wins on A alone by so much that it wins overall; without A, "y" wins.
+LOSO_TABLE = {
+    "A": {"x": (0.01, 0.80), "y": (0.50, 0.80)},
+    "B": {"x": (0.20, 0.80), "y": (0.10, 0.80)},
+    "C": {"x": (0.20, 0.80), "y": (0.10, 0.80)},
+}
+
+
+def test_select_rule_geometric_mean_coverage_window_then_tie_break():
+    scores = _scores(LOSO_TABLE)
+    assert F.select_rule(scores) == "x"
+    assert F.select_rule(scores[scores["series"] != "A"]) == "y"
+    # coverage outside 0.75-0.85 excludes a candidate while another is inside
+    bad_cover = _scores({"A": {"x": (0.01, 0.60), "y": (0.5, 0.8)}})
+    assert F.select_rule(bad_cover) == "y"
+    # within 1 %: the coverage closer to 0.80 wins, then the alphabetical order
+    tie = _scores({"A": {"a": (0.1000, 0.84), "b": (0.1005, 0.80), "c": (0.1005, 0.80)}})
+    assert F.select_rule(tie) == "b"
+    # a candidate missing on one series does not count
+    missing = _scores({"A": {"x": (0.01, 0.8), "y": (0.2, 0.8)}, "B": {"y": (0.2, 0.8)}})
+    assert F.select_rule(missing) == "y"
+    with pytest.raises(ValueError, match="columns"):
+        F.select_rule(scores.drop(columns="coverage"))
+
+
+def test_leave_one_series_out_never_sees_the_held_out_series(monkeypatch):
+    scores = _scores(LOSO_TABLE)
+    seen = []
+    real = F.select_rule
+
+    def spy(frame, **kw):
+        seen.append(set(frame["series"]))
+        return real(frame, **kw)
+
+    monkeypatch.setattr(F, "select_rule", spy)
+    chosen = F.leave_one_series_out(scores)
+    assert sorted(seen, key=sorted) == [{"A", "B"}, {"A", "C"}, {"B", "C"}]
+    # A's own (overwhelming) score for x must not carry x into A's figures
+    assert chosen == {"A": "y", "B": "x", "C": "x"}
+    # whatever the held-out series' scores, its rule stays the same
+    wild = scores.copy()
+    wild.loc[wild["series"] == "A", "mape"] = [0.5, 1e-6]
+    assert F.leave_one_series_out(wild)["A"] == "y"
+
+
+def test_make_candidate_names():
+    m = F.make_candidate("arima111_w730_diff_drift", log=False)
+    assert isinstance(m, F.ARIMAForecaster) and m.trend and m.regression == "differences"
+    assert m.log is False
+    cal = F.make_candidate("ets_damped_w365+cal")
+    assert isinstance(cal, F._InnerCVForecaster) and cal.candidates == ("ets_damped_w365",)
+    assert F.make_candidate("auto+cal").candidates == F.AUTO_CANDIDATES
+    with pytest.raises(ValueError, match="unknown candidate"):
+        F.make_candidate("nope")
+    with pytest.raises(ValueError, match="unknown candidate"):
+        F.make_candidate("nope+cal")
+
+
+def test_inner_cv_uses_the_training_window_only_and_scales_the_interval():
+    df, _ = synthetic_log_series(n=500, seed=4, sigma=0.05, trend=0.0)
+    m = F._InnerCVForecaster(candidates=("arima111_w365", "arima111_w730_trend"),
+                            horizon=60, n_inner=3).fit(df)
+    last = df["ds"].iloc[-1]
+    assert len(m.inner_cutoffs_) == 3
+    assert max(m.inner_cutoffs_) == last - pd.Timedelta(days=60)
+    assert m.chosen_ == min(m.inner_scores_, key=m.inner_scores_.get)
+    assert m.scale_ > 0 and m.scale_ != 1.0
+    # the interval is the chosen model's, scaled on the log scale by scale_
+    fc = m.predict(30)
+    base = m.model_.predict(30)
+    assert np.allclose(fc["yhat"], base["yhat"])
+    ratio = np.log(fc["yhat_upper"] / fc["yhat"]) / np.log(base["yhat_upper"] / base["yhat"])
+    assert np.allclose(ratio, m.scale_)
+    # in a backtest the inner cutoffs lie inside each training window
+    cv = F.cross_validation(df, initial="300 days", period="60 days", horizon="30 days",
+                            model=F._InnerCVForecaster(horizon=60))
+    assert cv["cutoff"].nunique() >= 3
+    # a history too short for an inner cutoff: first candidate, uncalibrated
+    short = F._InnerCVForecaster(horizon=60, min_train=400).fit(df.iloc[:200])
+    assert short.inner_cutoffs_ == [] and short.scale_ == 1.0
+    assert short.chosen_ == "arima111_w730"
+
+
+def test_conformal_scale_reaches_the_level_on_its_own_errors():
+    rng = np.random.default_rng(0)
+    n = 400
+    yhat = np.full(n, 10.0)
+    y = yhat + rng.standard_t(3, n)
+    cv = pd.DataFrame({"ds": pd.date_range("2020-01-01", periods=n), "y": y, "yhat": yhat,
+                       "yhat_lower": yhat - 0.5, "yhat_upper": yhat + 0.5,
+                       "cutoff": pd.Timestamp("2019-12-31")})
+    s = F._conformal_scale(cv, 0.8, log=False)
+    covered = np.mean(np.abs(y - yhat) <= 0.5 * s)
+    assert 0.8 <= covered <= 0.82
+
+
+def test_inner_cv_forecaster_follows_the_estimator_protocol():
+    # private (reached through make_candidate / default_forecaster), so not in the
+    # recipes of tests/models/test_estimator.py: the same checks here
+    cls = F._InnerCVForecaster
+    est = cls(horizon=30, n_inner=2)
+    assert set(vars(est)) == set(cls._get_param_names())
+    assert repr(cls()) == "_InnerCVForecaster()"
+    assert "horizon=30" in repr(est)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        est.predict(7)
+    df, _ = synthetic_log_series(n=300, seed=1, trend=0.0)
+    assert est.fit(df) is est
+    twin = est.clone()
+    assert twin.get_params() == est.get_params() and not hasattr(twin, "model_")
+    est.fit(df.iloc[:200])
+    assert est.last_date_ == df["ds"].iloc[199]
+    with pytest.raises(ValueError, match="level"):
+        cls(level=80).fit(df)
+    with pytest.raises(ValueError, match="unknown candidate"):
+        cls(candidates=("nope",)).fit(df)

@@ -175,8 +175,14 @@ __all__ = [
     "NotFittedError",
     "SeasonalNaiveForecaster",
     "UnobservedComponentsForecaster",
+    "AUTO_CANDIDATES",
     "BLAS_THREADS_ENV",
+    "CANDIDATES",
+    "DEFAULT_RULE",
     "blas_thread_limit",
+    "leave_one_series_out",
+    "make_candidate",
+    "select_rule",
     "cross_validation",
     "default_forecaster",
     "generate_cutoffs",
@@ -913,25 +919,295 @@ class UnobservedComponentsForecaster(_DeterministicForecaster):
         return mod.fit(start_params=start, disp=False, cov_type="none")
 
 
-def default_forecaster(**overrides: Any) -> ARIMAForecaster:
-    """The package's default daily forecaster (chosen by backtest; see module docstring).
+#: Candidate rules for the default forecaster, by name: (class name, settings). The
+#: default (``DEFAULT_RULE``) is the rule :func:`select_rule` picks on the whole
+#: benchmark set of ``benchmarks/bench_forecast.py``; for every series of the set that
+#: script reports the figures of the rule chosen on the *other* series
+#: (:func:`leave_one_series_out`).
+CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+    # level model, no trend (the deseasonalized forecast flattens at the recent level)
+    "arima111_w730": ("ARIMAForecaster", {"order": (1, 1, 1), "dynamics_window": 730}),
+    "arima111_w365": ("ARIMAForecaster", {"order": (1, 1, 1), "dynamics_window": 365}),
+    # deterministic terms by first differences: a level shift cannot leak into them
+    "arima111_w730_diff": (
+        "ARIMAForecaster",
+        {"order": (1, 1, 1), "dynamics_window": 730, "regression": "differences"},
+    ),
+    # ... plus a drift: the mean daily growth of the history carries into the forecast
+    "arima111_w730_diff_drift": (
+        "ARIMAForecaster",
+        {"order": (1, 1, 1), "dynamics_window": 730, "regression": "differences",
+         "trend": True},
+    ),
+    # linear trend by OLS in levels, then integrated errors
+    "arima111_w730_trend": (
+        "ARIMAForecaster",
+        {"order": (1, 1, 1), "dynamics_window": 730, "trend": True},
+    ),
+    "ets_damped_w365": ("ExponentialSmoothingForecaster", {"dynamics_window": 365}),
+}
+
+#: The fixed rules an automatic choice (``make_candidate("auto+cal")``) picks from.
+AUTO_CANDIDATES: tuple[str, ...] = tuple(CANDIDATES)
+
+#: The rule ``default_forecaster()`` builds (a name of ``CANDIDATES``, optionally with
+#: the suffix ``"+cal"``: the interval width calibrated by inner cross-validation, see
+#: :class:`_InnerCVForecaster`; or ``"auto+cal"``: the rule itself chosen per series by
+#: inner cross-validation). Chosen by leave-one-series-out; see the module docstring.
+DEFAULT_RULE = "arima111_w730"
+
+
+def make_candidate(name: str, **overrides: Any) -> Any:
+    """A new, unfitted forecaster for the rule ``name``.
+
+    ``name`` is a key of ``CANDIDATES`` (a fixed model), ``"<key>+cal"`` (that model with
+    its interval calibrated by inner cross-validation) or ``"auto+cal"`` (the model
+    chosen per series among ``AUTO_CANDIDATES`` by inner cross-validation, interval
+    calibrated). ``overrides`` go to the fixed model(s) (e.g. ``log=False``, ``level``).
+    """
+    if name.endswith("+cal"):
+        base = name[: -len("+cal")]
+        level = overrides.get("level", 0.8)
+        if base == "auto":
+            return _InnerCVForecaster(candidates=AUTO_CANDIDATES, level=level,
+                                     overrides=overrides or None)
+        if base in CANDIDATES:
+            return _InnerCVForecaster(candidates=(base,), level=level,
+                                     overrides=overrides or None)
+    if name not in CANDIDATES:
+        valid = sorted(CANDIDATES) + [f"{k}+cal" for k in sorted(CANDIDATES)] + ["auto+cal"]
+        raise ValueError(f"unknown candidate {name!r}; choose one of {valid}")
+    cls_name, settings = CANDIDATES[name]
+    cls = {
+        "ARIMAForecaster": ARIMAForecaster,
+        "ExponentialSmoothingForecaster": ExponentialSmoothingForecaster,
+        "UnobservedComponentsForecaster": UnobservedComponentsForecaster,
+    }[cls_name]
+    return cls(**{**settings, **overrides})
+
+
+def default_forecaster(**overrides: Any) -> Any:
+    """The package's default daily forecaster: the rule ``DEFAULT_RULE``, chosen by
+    leave-one-series-out selection on the benchmark set (see the module docstring).
 
     Keyword arguments override its settings, e.g. ``default_forecaster(log=False)`` for a
     series that is already on the log scale.
     """
-    params: dict[str, Any] = {
-        "order": (1, 1, 1),
-        "yearly_order": "auto",
-        "weekly": True,
-        "trend": False,
-        "log": True,
-        "level": 0.8,
-        "intervals": "empirical",
-        "method": "two_step",
-        "dynamics_window": 730,
+    return make_candidate(DEFAULT_RULE, **overrides)
+
+
+class _InnerCVForecaster(Estimator):
+    """A rule chosen, and its interval calibrated, by cross-validation inside the history.
+
+    ``fit(df)`` runs a rolling-origin backtest on ``df`` only (the training window: in a
+    backtest nothing after the cutoff is seen): ``n_inner`` cutoffs, the last one
+    ``horizon`` days (at most a quarter of the history) before the end of ``df``, the
+    others ``period`` days apart (default horizon / 2), each leaving at least
+    ``min_train`` days of history. Every candidate rule (names of ``CANDIDATES``) is
+    scored by the mean over the horizon buckets (``BUCKETS``, cut at the inner horizon)
+    of its MAPE; the lowest wins (the first listed on ties). If ``calibrate``, the
+    winner's interval is then widened or narrowed by one factor ``scale_``: on the
+    model's scale (log y for log models), each inner error is divided by the distance
+    from the point forecast to the interval bound on its side, and ``scale_`` is the
+    ``level`` quantile of these ratios with the split-conformal finite-sample correction
+    (ceil((n + 1) level) / n). The winner is finally fitted to the whole of ``df``.
+
+    With no room for an inner cutoff the first candidate is used, uncalibrated
+    (``scale_ = 1``). Fitted attributes: ``chosen_``, ``scale_``, ``inner_scores_``
+    (candidate -> inner MAPE; NaN for a candidate that failed), ``inner_cutoffs_``,
+    ``model_`` (the fitted forecaster), ``last_date_``.
+    """
+
+    _fitted_attribute = "model_"
+
+    def __init__(
+        self,
+        candidates: Sequence[str] = ("arima111_w730",),
+        horizon: int = 365,
+        n_inner: int = 3,
+        period: int | None = None,
+        min_train: int = 180,
+        calibrate: bool = True,
+        level: float = 0.8,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.candidates = candidates
+        self.horizon = horizon
+        self.n_inner = n_inner
+        self.period = period
+        self.min_train = min_train
+        self.calibrate = calibrate
+        self.level = level
+        self.overrides = overrides
+
+    def _make(self, name: str) -> Any:
+        kw = dict(self.overrides or {})
+        kw["level"] = self.level
+        return make_candidate(name, **kw)
+
+    def _inner_cutoffs(self, ds: pd.Series) -> tuple[list[pd.Timestamp], int]:
+        first, last = ds.iloc[0], ds.iloc[-1]
+        span = int((last - first).days) + 1
+        h = int(min(int(self.horizon), span // 4))
+        if h < 7:
+            return [], h
+        step = int(self.period) if self.period else max(1, h // 2)
+        cuts = []
+        for k in range(int(self.n_inner)):
+            c = last - pd.Timedelta(days=h + k * step)
+            if (c - first).days + 1 < max(int(self.min_train), 28):
+                break
+            cuts.append(c)
+        return sorted(cuts), h
+
+    def fit(self, df: pd.DataFrame) -> Self:
+        self._reset()
+        check_level(self.level)
+        names = [self.candidates] if isinstance(self.candidates, str) else list(self.candidates)
+        if not names:
+            raise ValueError("_InnerCVForecaster needs at least one candidate")
+        for name in names:
+            if name not in CANDIDATES:
+                raise ValueError(f"unknown candidate {name!r}; choose among {sorted(CANDIDATES)}")
+        clean = _validate_frame(df)
+        cuts, h = self._inner_cutoffs(clean["ds"])
+        scores: dict[str, float] = {}
+        frames: dict[str, pd.DataFrame] = {}
+        if cuts and (len(names) > 1 or self.calibrate):
+            buckets = [(lo, min(hi, h)) for lo, hi in BUCKETS if lo <= h]
+            for name in names:
+                try:
+                    cv = cross_validation(clean, horizon=f"{h} days", cutoffs=cuts,
+                                          model=self._make(name))
+                except (ValueError, RuntimeError, np.linalg.LinAlgError):
+                    scores[name] = np.nan
+                    continue
+                frames[name] = cv
+                scores[name] = _mean_bucket_mape(cv, buckets)
+        finite = {k: v for k, v in scores.items() if np.isfinite(v)}
+        chosen = min(finite, key=lambda k: (finite[k], names.index(k))) if finite else names[0]
+        scale = 1.0
+        if self.calibrate and chosen in frames:
+            log = bool(getattr(self._make(chosen), "log", False))
+            scale = _conformal_scale(frames[chosen], self.level, log=log)
+        self.inner_scores_ = scores
+        self.inner_cutoffs_ = cuts
+        self.chosen_ = chosen
+        self.scale_ = scale
+        self.model_ = self._make(chosen).fit(clean)
+        self.last_date_ = clean["ds"].iloc[-1]
+        return self
+
+    def predict(self, horizon: Any) -> pd.DataFrame:
+        """The chosen model's forecast, its interval scaled by ``scale_``."""
+        self._check_fitted()
+        out = self.model_.predict(horizon)
+        if self.scale_ == 1.0:
+            return out
+        log = bool(getattr(self.model_, "log", False))
+        f = np.log if log else (lambda x: np.asarray(x, dtype=float))
+        g = np.exp if log else (lambda x: x)
+        yhat = f(out["yhat"].to_numpy(float))
+        lo = yhat - self.scale_ * (yhat - f(out["yhat_lower"].to_numpy(float)))
+        hi = yhat + self.scale_ * (f(out["yhat_upper"].to_numpy(float)) - yhat)
+        out = out.assign(yhat_lower=np.minimum(g(lo), out["yhat"]),
+                         yhat_upper=np.maximum(g(hi), out["yhat"]))
+        return _finite_frame(out, type(self).__name__)
+
+
+def _mean_bucket_mape(cv: pd.DataFrame, buckets: Sequence[tuple[int, int]]) -> float:
+    """Mean over the non-empty buckets of the MAPE (rows with y == 0 left out)."""
+    h = (pd.to_datetime(cv["ds"]) - pd.to_datetime(cv["cutoff"])).dt.days.to_numpy()
+    y, yhat = cv["y"].to_numpy(float), cv["yhat"].to_numpy(float)
+    ok = np.abs(y) > 1e-8
+    out = []
+    for lo, hi in buckets:
+        sel = ok & (h >= lo) & (h <= hi)
+        if sel.any():
+            out.append(float(np.mean(np.abs((y[sel] - yhat[sel]) / y[sel]))))
+    return float(np.mean(out)) if out else np.nan
+
+
+def _conformal_scale(cv: pd.DataFrame, level: float, *, log: bool) -> float:
+    """The factor that makes the interval of ``cv`` cover a ``level`` share of its rows.
+
+    Each error is divided by the half-width of the interval on its side (on the log
+    scale for log models); the result is the split-conformal quantile of these ratios.
+    """
+    y, m = cv["y"].to_numpy(float), cv["yhat"].to_numpy(float)
+    lo, hi = cv["yhat_lower"].to_numpy(float), cv["yhat_upper"].to_numpy(float)
+    if log:
+        ok = (y > 0) & (m > 0) & (lo > 0) & (hi > 0)
+        y, m, lo, hi = np.log(y[ok]), np.log(m[ok]), np.log(lo[ok]), np.log(hi[ok])
+    up = y >= m
+    width = np.where(up, hi - m, m - lo)
+    err = np.abs(y - m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(width > 0, err / width, np.where(err > 0, np.inf, 0.0))
+    ratio = ratio[~np.isnan(ratio)]
+    n = ratio.size
+    if n < 10:
+        return 1.0
+    q = min(1.0, math.ceil((n + 1) * level) / n)
+    s = float(np.quantile(ratio, q, method="higher"))
+    return s if np.isfinite(s) and s > 0 else 1.0
+
+
+def select_rule(
+    scores: pd.DataFrame,
+    *,
+    coverage: tuple[float, float] = (0.75, 0.85),
+    tie: float = 0.01,
+) -> str:
+    """The candidate rule chosen from per-series backtest scores.
+
+    ``scores`` has one row per (series, candidate) with columns ``series``,
+    ``candidate``, ``mape`` (mean of the bucket MAPEs of that candidate on that series),
+    ``coverage`` (its 80 % interval coverage there) and ``time_s``. Only candidates
+    with a finite score on every series present count. The rule: the score of a
+    candidate is the geometric mean over series of its MAPE (so that a hard series does
+    not outweigh the others); among the candidates whose mean coverage lies in
+    ``coverage`` (all of them if none does), those within ``tie`` (relative) of the
+    lowest score are tied; of these, the one with mean coverage closest to 0.80 wins,
+    then the faster (total time), then the first in alphabetical order.
+    """
+    need = {"series", "candidate", "mape", "coverage", "time_s"}
+    if not need <= set(scores.columns):
+        raise ValueError(f"scores must have columns {sorted(need)}")
+    if scores.empty:
+        raise ValueError("scores is empty: no series to select on")
+    n_series = scores["series"].nunique()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = scores.assign(log_mape=np.log(scores["mape"].astype(float)))
+    agg = df.groupby("candidate").agg(
+        n=("series", "nunique"),
+        score=("log_mape", "mean"),
+        coverage=("coverage", "mean"),
+        time_s=("time_s", "sum"),
+    )
+    agg = agg[(agg["n"] == n_series) & np.isfinite(agg["score"])]
+    if agg.empty:
+        raise ValueError("no candidate has a finite score on every series")
+    agg["score"] = np.exp(agg["score"])
+    ok = agg[agg["coverage"].between(*coverage)]
+    pool = ok if len(ok) else agg
+    tied = pool[pool["score"] <= pool["score"].min() * (1 + tie)]
+    gap = (tied["coverage"] - 0.8).abs().round(3)
+    ranked = tied.assign(gap=gap).reset_index().sort_values(
+        ["gap", "time_s", "candidate"], kind="stable")
+    return str(ranked["candidate"].iloc[0])
+
+
+def leave_one_series_out(scores: pd.DataFrame, **kw: Any) -> dict[str, str]:
+    """For every series, the rule :func:`select_rule` chooses from the *other* series.
+
+    The held-out series' rows are removed before ``select_rule`` sees the table, so a
+    series' reported figures come from a rule chosen without it.
+    """
+    return {
+        s: select_rule(scores[scores["series"] != s], **kw)
+        for s in sorted(scores["series"].unique())
     }
-    params.update(overrides)
-    return ARIMAForecaster(**params)
 
 
 # --------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 Usage::
 
     python benchmarks/bench_cohorts.py --rows 10e6,100e6 --repeats 3
+    python benchmarks/bench_cohorts.py --engines duckdb,spark --rows 10e6,100e6 \
+        --skip-alternatives --pandas-max-rows 0      # DuckDB and Spark side by side
 
 For each size it generates (once, cached under ``config.GENERATED_DATA_DIR / "bench"``) a
 Parquet log with ``rows / 50`` users over 120 days (``user_id`` int32, ``event_date``
@@ -26,6 +28,14 @@ then times, each in a fresh subprocess so that the peak resident memory
   the plain DuckDB SQL alternatives and Polars' streaming engine (``polars`` from the
   bench extra; skipped with a message if it is missing), side by side; with
   ``--layouts user,date`` also on copies sorted by date (each user's events scattered).
+
+With ``--engines duckdb,spark`` (or ``--engine spark``: Spark only) the same log also goes
+through ``engine="spark"`` (:mod:`analysis.data._spark`; pyspark from the spark extra and
+Java 17+) in a local-mode session (``local[*]``, ``--spark-memory`` of driver heap,
+Spark's defaults otherwise), started before the timing; its peak memory is the Python
+process's plus the JVM's (each process's VmHWM: an upper bound of their joint peak), and
+the session's start-up time is printed apart. A comparison table gives both engines'
+times and peaks per size, and Spark's growth from the smallest to the largest size.
 
 Wall time is the median over ``--repeats`` runs inside the subprocess (pandas and the
 reference: ``--pandas-repeats``, default 1), measured after the imports. Prints a table
@@ -210,6 +220,10 @@ CASES = {
         "f AS (SELECT user_id, min(event_date) AS c FROM ud GROUP BY 1) "
         "SELECT c, event_date - c AS age, count(*) FROM ud JOIN f USING (user_id) GROUP BY 1, 2"
     ),
+    "spark_cohort_table": lambda p: __import__(
+        "analysis.data.cohorts", fromlist=["x"]).cohort_table(p, engine="spark"),
+    "spark_daily_active_users": lambda p: __import__(
+        "analysis.data.cohorts", fromlist=["x"]).daily_active_users(p, engine="spark"),
     "polars_cohort_table": _polars_cohort_table,
     "polars_dau": _polars_dau,
     "pandas_cohort_table": _pandas_cohort_table,
@@ -249,12 +263,59 @@ def _peak_mb() -> float:
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _descendants(pid: int) -> list[int]:
+    """Pids of the processes below ``pid`` (the JVM a Spark session starts), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _hwm_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _spark_session(memory: str):
+    """A local-mode session for the Spark cases (started outside the timing)."""
+    from pyspark.sql import SparkSession
+
+    t0 = time.perf_counter()
+    spark = (SparkSession.builder.master("local[*]").appName("bench_cohorts")
+             .config("spark.driver.memory", memory)
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark, time.perf_counter() - t0
+
+
 def worker(case: str, path: str, repeats: int) -> None:
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
 
     import analysis.data.cohorts  # noqa: F401  (imports outside the timing)
 
+    startup = None
+    if case.startswith("spark_"):
+        _, startup = _spark_session(os.environ.get("BENCH_SPARK_MEMORY", "4g"))
     _reset_peak()
     base = _status_mb("VmRSS") or _peak_mb()
     fn = CASES[case]
@@ -266,14 +327,19 @@ def worker(case: str, path: str, repeats: int) -> None:
         times.append(time.perf_counter() - t0)
         n_out = len(out)
         del out
-    print(json.dumps({"case": case, "times": times, "peak_rss_mb": _peak_mb(),
+    peak = _peak_mb()
+    jvm = sum(_hwm_mb(c) for c in _descendants(os.getpid())) if startup is not None else None
+    print(json.dumps({"case": case, "times": times, "peak_rss_mb": peak + (jvm or 0.0),
+                      "python_peak_mb": peak, "jvm_peak_mb": jvm, "startup_s": startup,
                       "base_rss_mb": base, "result_rows": n_out}))  # fmt: skip
 
 
 def measure(case: str, path: Path, repeats: int, timeout: float) -> dict:
     cmd = [sys.executable, __file__, "--_worker", case, str(path), str(repeats)]
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        # a new session: a timeout kills the JVM a Spark case started, too
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           start_new_session=True)
     except subprocess.TimeoutExpired:
         return {"case": case, "error": f"timeout after {timeout:.0f} s"}
     if r.returncode != 0:
@@ -284,6 +350,37 @@ def measure(case: str, path: Path, repeats: int, timeout: float) -> dict:
 
 
 # --------------------------------------------------------------------------------- main
+
+
+def _print_engines(results: dict[int, dict[str, dict]]) -> None:
+    """DuckDB and Spark side by side per size, and Spark's growth with the log."""
+    print()
+    print("engines side by side (median s / peak MB; Spark: local mode on this machine, "
+          "Python + JVM peak):")
+    print(f"{'rows':>6}  {'function':19s} {'duckdb s':>9} {'duckdb MB':>10} {'spark s':>9} "
+          f"{'spark MB':>9} {'spark/duckdb':>12} {'spark start s':>13}")
+    for rows, res in results.items():
+        for fn in ("cohort_table", "daily_active_users"):
+            d, sp = res.get(fn, {}), res.get(f"spark_{fn}", {})
+            if "median" not in sp and "median" not in d:
+                continue
+            cells = [f"{d['median']:9.2f} {d['peak_rss_mb']:10.0f}" if "median" in d
+                     else f"{'—':>9} {'—':>10}",
+                     f"{sp['median']:9.2f} {sp['peak_rss_mb']:9.0f}" if "median" in sp
+                     else f"{'—':>9} {'—':>9}"]
+            ratio = (f"{sp['median'] / d['median']:11.1f}x" if "median" in d and "median" in sp
+                     else f"{'—':>12}")
+            start = f"{sp['startup_s']:13.1f}" if sp.get("startup_s") is not None else ""
+            err = f"  spark error: {sp['error']}" if "error" in sp else ""
+            print(f"{_fmt_rows(rows):>6}  {fn:19s} {cells[0]} {cells[1]} {ratio} {start}{err}")
+    sizes = sorted(r for r in results if "median" in results[r].get("spark_cohort_table", {}))
+    if len(sizes) > 1:
+        a, b = sizes[0], sizes[-1]
+        ta = results[a]["spark_cohort_table"]["median"]
+        tb = results[b]["spark_cohort_table"]["median"]
+        print(f"spark cohort_table from {_fmt_rows(a)} to {_fmt_rows(b)} rows "
+              f"({b / a:g}x the rows): {ta:.1f} s -> {tb:.1f} s ({tb / ta:.1f}x the time)")
+
 
 
 def _fmt_rows(n: int) -> str:
@@ -315,6 +412,12 @@ def main(argv=None) -> int:
     ap.add_argument("--ids", default="dense",
                     help="comma-separated id kinds: dense (int32 0..n-1), sparse (BIGINT "
                          "hashes), string (hex md5); default dense")  # fmt: skip
+    ap.add_argument("--engines", "--engine", default="duckdb",
+                    help="comma-separated engines: duckdb (default: the full DuckDB "
+                         "benchmark) and/or spark (cohort_table and daily_active_users with "
+                         "engine='spark', local mode; needs the spark extra and Java)")
+    ap.add_argument("--spark-memory", default="4g",
+                    help="Spark driver heap in local mode (spark.driver.memory; default 4g)")
     ap.add_argument("--_worker", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)  # fmt: skip
     if args._worker:
@@ -327,21 +430,39 @@ def main(argv=None) -> int:
         ap.error(f"--rows: not a comma-separated list of numbers: {args.rows!r}")
     if not sizes or min(sizes) <= 0 or args.repeats < 1:
         ap.error("--rows must be positive and --repeats >= 1")
+    engines = [x.strip() for x in args.engines.split(",") if x.strip()]
+    if not engines or set(engines) - {"duckdb", "spark"}:
+        ap.error(f"--engines: use duckdb and/or spark, not {args.engines!r}")
+    if "spark" in engines:
+        import importlib.util
+        import shutil
+
+        if importlib.util.find_spec("pyspark") is None:
+            ap.error("--engines spark needs pyspark: pip install -c requirements/lock.txt "
+                     "-e '.[spark]' (and Java 17+, e.g. apt-get install openjdk-17-jre-headless)")
+        if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+            ap.error("--engines spark needs a Java runtime: apt-get install "
+                     "openjdk-17-jre-headless (or set JAVA_HOME)")
+        os.environ["BENCH_SPARK_MEMORY"] = args.spark_memory
 
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
           f"(shared machine: timings include contention)")  # fmt: skip
     results: dict[int, dict[str, dict]] = {}
     for rows in sizes:
         path = generate(rows)
-        cases = ["scan_floor", "stats_floor", "daily_active_users", "cohort_table"]
-        if not args.skip_alternatives:
-            cases += ["duckdb_count_distinct_dau", "duckdb_distinct_join_cohorts"]
+        cases = []
+        if "duckdb" in engines:
+            cases += ["scan_floor", "stats_floor", "daily_active_users", "cohort_table"]
+            if not args.skip_alternatives:
+                cases += ["duckdb_count_distinct_dau", "duckdb_distinct_join_cohorts"]
+        if "spark" in engines:
+            cases += ["spark_daily_active_users", "spark_cohort_table"]
         res = {}
         for case in cases:
             res[case] = measure(case, path, args.repeats, args.timeout)
             print(f"  {_fmt_rows(rows):>6} {case:32s} {res[case].get('median', float('nan')):8.3f} s "
                   f"{res[case].get('error', '')}", file=sys.stderr, flush=True)  # fmt: skip
-        if rows <= args.pandas_max_rows:
+        if rows <= args.pandas_max_rows and "duckdb" in engines:
             for case in ("pandas_dau", "pandas_cohort_table", "pandas_reference_dau",
                          "pandas_reference_cohort_table"):  # fmt: skip
                 res[case] = measure(case, path, args.pandas_repeats, args.timeout)
@@ -357,7 +478,7 @@ def main(argv=None) -> int:
         layouts = [x.strip() for x in args.layouts.split(",") if x.strip()]
         if set(layouts) - {"user", "date"}:
             ap.error(f"--layouts: unknown layout(s) in {args.layouts!r}; use user, date")
-        if id_kinds != ["dense"] or layouts != ["user"]:
+        if (id_kinds != ["dense"] or layouts != ["user"]) and "duckdb" in engines:
             try:
                 import polars  # noqa: F401
                 peers = ["polars_cohort_table", "polars_dau"]
@@ -440,6 +561,8 @@ def main(argv=None) -> int:
                                          f"({'met' if r >= 4 else 'MISSED'}), "
                                          f"{a['peak_rss_mb'] / me['peak_rss_mb']:.1f}x less memory")  # fmt: skip
                     print(f"{_fmt_rows(rows):>6}  {fn:19s} {ids} ids: " + "; ".join(parts))
+    if "spark" in engines:
+        _print_engines(results)
     big = max(results)
     ct = results[big].get("cohort_table", {})
     if "median" in ct:

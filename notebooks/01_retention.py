@@ -359,6 +359,80 @@ if not observed:
     ))
 
 # %% [markdown]
+# ## Users who never cancel: the BG/BB
+#
+# App users do not cancel; they stop showing up. The beta-geometric/beta-Bernoulli model
+# of Fader, Hardie & Shang (2010) (`analysis.models.bgbb`) describes exactly that: each day
+# a user drops out with a probability drawn from Beta(gamma, delta) and, while alive, is
+# active with a probability drawn from Beta(alpha, beta). It is fitted to each user's
+# (frequency, recency, days observed) over the window, pooled into patterns by the cohort
+# engine (`analysis.data.activity`), and scored on the same held-out days as the curves.
+
+# %%
+bg = rr.fit_bgbb_arrivals(arrivals)
+bg_ok = bg.model is not None
+if bg_ok:
+    bg_table = rr.bgbb_compare(compare, rr.bgbb_holdout(arrivals, holdout_days))
+    bg_alive = rr.bgbb_alive(bg, horizons, (lambda users: users) if observed else panel.scale_up,
+                             LEVEL, truth=None if observed else panel.truth)
+    for name in ("alpha", "beta", "gamma", "delta"):
+        res.number(f"bgbb_{name}", bg.model.params_[name], f"BG/BB {name} (all cohorts)")
+    res.number("bgbb_holdout_mae", bg_table.loc[rr.BGBB, "holdout_mae"],
+               "BG/BB holdout MAE on the curves' held-out rows", unit="percentage points")
+    res.number("bgbb_alive_after_window", 100 * bg_alive["share"].iloc[0],
+               "share of the arrivals alive the day after the window (BG/BB)", unit="percent")
+    res.number(f"bgbb_alive_day{h_max}", 100 * bg_alive["share"].iloc[-1],
+               f"share of the arrivals alive at day {h_max} (BG/BB)", unit="percent")
+{rr.BGBB: bg.note or "fitted without warnings"}
+
+# %%
+#| label: tbl-ret-bgbb-compare
+#| tbl-cap: "The BG/BB against the retention curves on the simulated cohorts: each fitted to the data before the holdout cutoff and scored on the same held-out (cohort, day) rows (MAE in percentage points of the cohort, MAPE in percent of the observed share). Each AIC is of the model's own likelihood: the curves' of cohort counts, the BG/BB's of per-user activity patterns, so the BG/BB's cannot be compared with theirs. Simulated data."
+if bg_ok and not observed:
+    res.table("bgbb_compare", common.for_results(bg_table))
+    display(md_table(rr.display_bgbb_compare(bg_table)))
+
+# %%
+#| label: tbl-ret-bgbb-recovery
+#| tbl-cap: "Parameter recovery on simulated data: the BG/BB and the sBG fitted to the same simulated cohorts against the simulation's true churn Beta(a, b) and survival B(a, b + h)/B(a, b), with 95 % intervals (derived quantities: percentiles over parameter draws). The simulated activity propensity is Beta(3.5, 1.5) times a weekday factor, which the BG/BB does not have: its alpha and beta are shown for orientation only, and its mean activity is compared with the simulation's mean over the weekdays."
+if bg_ok and not observed:
+    bg_recovery = rr.bgbb_recovery(bg, recovery, panel.truth, horizons, LEVEL)
+    res.table("bgbb_recovery", common.for_results(bg_recovery))
+    display(md_table(rr.display_bgbb_recovery(bg_recovery, LEVEL)))
+
+# %%
+#| label: tbl-ret-bgbb-alive
+#| tbl-cap: "How many of the simulated arrivals are alive, by the BG/BB: each user's probability of being alive given their own history, summed, on the day after the window and at each horizon (days since install), with 95 % intervals (delta method, parameter uncertainty only), scaled up to the full user base; and the share expected under the simulation's true churn (a population value: the cohorts' own share differs from it by sampling noise). Simulated data, not RedNote figures."
+if bg_ok and not observed:
+    res.table("bgbb_alive", common.for_results(bg_alive))
+    display(md_table(rr.display_bgbb_alive(bg_alive, "arrivals alive (scaled up)")))
+
+# %%
+#| label: txt-ret-bgbb
+if bg_ok and not observed:
+    display(md(rr.bgbb_sentence(rr.bgbb_findings(bg_table, bg, bg_alive, bg_recovery), LEVEL)))
+
+# %%
+#| label: tbl-ret-obs-bgbb-compare
+#| tbl-cap: "The BG/BB against the retention curves on the observed cohorts: each fitted to the data before the holdout cutoff and scored on the same held-out (cohort, day) rows. Each AIC is of the model's own likelihood (curves: cohort counts; BG/BB: per-user activity patterns), so the BG/BB's cannot be compared with theirs. Observed data."
+if bg_ok and observed:
+    res.table("bgbb_compare", common.for_results(bg_table))
+    display(md_table(rr.display_bgbb_compare(bg_table)))
+
+# %%
+#| label: tbl-ret-obs-bgbb-alive
+#| tbl-cap: "How many of the observed cohorts' users are alive, by the BG/BB: each user's probability of being alive given their own history, summed, on the day after the window and at each horizon (days since the cohort day), with 95 % intervals (delta method, parameter uncertainty only). Observed data."
+if bg_ok and observed:
+    res.table("bgbb_alive", common.for_results(bg_alive))
+    display(md_table(rr.display_bgbb_alive(bg_alive, "users of the cohorts alive")))
+
+# %%
+#| label: txt-ret-obs-bgbb
+if bg_ok and observed:
+    display(md(rr.bgbb_sentence(rr.bgbb_findings(bg_table, bg, bg_alive), LEVEL,
+                                observed=True)))
+
+# %% [markdown]
 # ## Check against the published figures
 
 # %%

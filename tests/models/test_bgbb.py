@@ -176,6 +176,69 @@ def test_probability_alive_and_expected_transactions_match_enumeration(ahead):
         ) == pytest.approx(exp_tx / den, rel=1e-10, abs=1e-15)
 
 
+def _forward_alive_at(seq: tuple[int, ...], t: int, p: np.ndarray, theta: np.ndarray):
+    """P(activity sequence seq and alive in period t | p, theta), t <= len(seq)."""
+    alive = np.ones_like(p)
+    dead_after = np.zeros_like(p)  # died after period t: was alive in t
+    dead_before = np.zeros_like(p)
+    for k, y in enumerate(seq, start=1):
+        died = alive * theta
+        alive = alive * (1 - theta)
+        if k <= t:
+            dead_before = dead_before + died
+        else:
+            dead_after = dead_after + died
+        alive = alive * (p if y else 1 - p)
+        dead_after, dead_before = (dead_after * (0.0 if y else 1.0),
+                                   dead_before * (0.0 if y else 1.0))
+    return alive + dead_after
+
+
+def test_probability_alive_at_any_period_matches_enumeration():
+    """Within the window, P(alive in t | x, t_x, n) by the alive/dead chain, integrated
+    exactly; beyond it, eq. (11)."""
+    p, theta, weight = _quadrature()
+    for s in itertools.product([0, 1], repeat=5):
+        x, tx, n = _summary(s)
+        den = np.sum(weight * _forward(s, p, theta)[1])
+        for t in range(0, n + 1):
+            want = np.sum(weight * _forward_alive_at(s, t, p, theta)) / den
+            got = bgbb.bgbb_probability_alive_at(*PARAMS, x, tx, n, t)
+            assert got == pytest.approx(want, rel=1e-10), (s, t)
+        for m in (1, 3):
+            assert bgbb.bgbb_probability_alive_at(*PARAMS, x, tx, n, n + m) == pytest.approx(
+                bgbb.bgbb_probability_alive(*PARAMS, x, tx, n, m), rel=1e-12)
+    # vectorised over users and periods at once
+    got = bgbb.bgbb_probability_alive_at(*PARAMS, [0, 2, 2], [0, 3, 5], [5, 5, 5], [2, 4, 7])
+    want = [bgbb.bgbb_probability_alive_at(*PARAMS, a, b, 5, t)
+            for a, b, t in [(0, 0, 2), (2, 3, 4), (2, 5, 7)]]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    # several periods per pattern (a trailing axis): the same values
+    grid = bgbb.bgbb_probability_alive_at(*PARAMS, [0, 2], [0, 3], [5, 5], [[1, 6], [4, 9]])
+    np.testing.assert_allclose(grid, [[bgbb.bgbb_probability_alive_at(*PARAMS, 0, 0, 5, t)
+                                       for t in (1, 6)],
+                                      [bgbb.bgbb_probability_alive_at(*PARAMS, 2, 3, 5, t)
+                                       for t in (4, 9)]], rtol=1e-12)
+
+
+def test_probability_active_between_matches_enumeration():
+    """P(some activity in periods a..A) of a new user: the sum of P(sequence) over the
+    sequences of length A that are not all zero in a..A."""
+    p, theta, weight = _quadrature()
+    for last in range(1, 6):
+        for first in range(1, last + 1):
+            none = sum(np.sum(weight * _forward(s, p, theta)[1])
+                       for s in itertools.product([0, 1], repeat=last)
+                       if not any(s[first - 1:last]))
+            assert bgbb.bgbb_probability_active_between(*PARAMS, first, last) == pytest.approx(
+                1 - none, rel=1e-10)
+        assert bgbb.bgbb_probability_active_between(*PARAMS, last, last) == pytest.approx(
+            bgbb.bgbb_expected_active(*PARAMS, last), rel=1e-12)
+    assert bgbb.bgbb_probability_active_between(*PARAMS, 0, 4) == 1.0
+    with pytest.raises(ValueError, match="last must be >= first"):
+        bgbb.bgbb_probability_active_between(*PARAMS, 3, 2)
+
+
 def test_unconditional_quantities_match_quadrature():
     a, b, g, d = PARAMS
     p, theta, weight = _quadrature()

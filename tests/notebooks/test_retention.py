@@ -499,3 +499,121 @@ def test_dau_check_findings_panel(sim_panel):
     assert d.published_implied_peak == pytest.approx(3.0e6)
     assert d.published_peak_day == pd.Timestamp("2025-01-19")
     assert (d.n_within, d.n_checked) == (int(check["within"].sum()), len(check))
+
+
+# ------------------------------------------------------------------- BG/BB (issue 11)
+# ``bgbb_synthetic``: an activity log drawn here with numpy from known BG/BB parameters
+# (theta ~ Beta(gamma, delta) daily dropout, p ~ Beta(alpha, beta) daily activity while
+# alive, active on the install day), independent of analysis.simulation.users.
+
+BGBB_TRUTH = {"alpha": 2.0, "beta": 1.0, "gamma": 0.5, "delta": 3.0}
+
+
+def bgbb_events(n_per_cohort=4000, n_cohorts=3, end=END, seed=11, truth=BGBB_TRUTH):
+    rng = np.random.default_rng(seed)
+    frames, next_id = [], 0
+    for k in range(n_cohorts):
+        c = C0 + pd.Timedelta(days=k)
+        horizon = (end - c).days
+        p = rng.beta(truth["alpha"], truth["beta"], n_per_cohort)
+        theta = rng.beta(truth["gamma"], truth["delta"], n_per_cohort)
+        first_dead = rng.geometric(theta)  # alive in periods 0 .. first_dead - 1
+        ages = np.arange(horizon + 1)
+        active = (rng.random((n_per_cohort, ages.size)) < p[:, None]) \
+            & (ages[None, :] < first_dead[:, None])
+        active[:, 0] = True
+        u, a = np.nonzero(active)
+        frames.append(pd.DataFrame({"user_id": (u + next_id).astype(np.int64),
+                                    "event_date": c + pd.to_timedelta(a, unit="D"),
+                                    "market": "US", "install_date": c}))
+        next_id += n_per_cohort
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def bg_events():
+    return bgbb_events()
+
+
+def test_fit_bgbb_recovers_the_truth_bgbb_synthetic(bg_events):
+    fit = rr.fit_bgbb(bg_events, C0, END, C0 + pd.Timedelta(days=2))
+    assert fit.model is not None and fit.note == ""
+    assert fit.n_users == 12000
+    summ = fit.model.summary(0.999)
+    for name, true in BGBB_TRUTH.items():
+        assert summ.loc[name, "lower"] <= true <= summ.loc[name, "upper"], name
+
+
+def test_bgbb_retention_matches_measured_unbounded_retention_bgbb_synthetic(bg_events):
+    """The model's unbounded retention, computed from the true parameters, against the
+    cohort engine's measured retention of 12,000 users drawn from them."""
+    from analysis.models.bgbb import BetaGeometricBetaBinomial
+
+    model = BetaGeometricBetaBinomial()
+    model.params_ = pd.Series(BGBB_TRUTH)
+    rows = cohorts.retention_table(common.build_cohort_table(bg_events, END), "unbounded")
+    last = (END - rows["cohort_date"]).dt.days.to_numpy()
+    for definition in ("unbounded", "classic"):
+        rows = cohorts.retention_table(common.build_cohort_table(bg_events, END), definition)
+        pred = rr.bgbb_retention(model, rows["age_days"], last, definition)
+        err = np.abs(pred - rows["retention"].to_numpy())
+        # binomial noise of a 4,000-user cohort: sd <= 0.8 points
+        assert err.mean() < 0.006 and err.max() < 0.035, definition
+    # near the end of the window unbounded retention falls towards the classic share
+    unb = rr.bgbb_retention(model, [10, 59], [59, 59], "unbounded")
+    assert unb[1] == pytest.approx(float(rr.bgbb_retention(model, [59], [59], "classic")[0]))
+    assert unb[0] > unb[1]
+
+
+def test_bgbb_holdout_and_compare_bgbb_synthetic(bg_events):
+    arr = rr._cohorts_of(bg_events, C0, C0 + pd.Timedelta(days=2), END, "unbounded", 1.0,
+                         panel=None)
+    compare = rr.compare_families(bg_events, END, "unbounded", 14)
+    row = rr.bgbb_holdout(arr, 14)
+    assert row["holdout_rows"] == compare["holdout_rows"].iloc[0]
+    # the model that generated the data projects the held-out days best
+    assert row["holdout_mae"] < compare["holdout_mae"].min()
+    table = rr.bgbb_compare(compare, row)
+    assert list(table.index) == [*compare.index, rr.BGBB]
+    assert table.loc[rr.BGBB, "likelihood"] == "per-user patterns"
+    shown = rr.display_bgbb_compare(table)
+    assert shown.loc[shown["model"].str.contains("BG/BB"), "model"].item() == "**BG/BB**"
+
+
+def test_bgbb_recovery_and_alive_panel(sim_panel, arrivals, sim_fit):
+    fit = rr.fit_bgbb_arrivals(arrivals)
+    sbg = rr.parameter_recovery(sim_fit["sBG"], arrivals, [30, 90])
+    rec = rr.bgbb_recovery(fit, sbg, sim_panel.truth, [30, 90])
+    row = rec.set_index("quantity")
+    truth = sim_panel.truth
+    assert row["truth"].iloc[0] == truth.churn_a and row["truth"].iloc[1] == truth.churn_b
+    assert row.loc["activity alpha", "comparable"] == False  # noqa: E712 (numpy bool)
+    assert pd.isna(row.loc["activity alpha", "truth_in_interval"])
+    assert row.loc["alive at day 90", "sbg_estimate"] == \
+        sbg.set_index("quantity").loc["survival at day 90", "estimate"]
+    assert (rec["lower"] <= rec["estimate"]).all() and (rec["estimate"] <= rec["upper"]).all()
+
+    alive = rr.bgbb_alive(fit, [30, 90], sim_panel.scale_up, 0.95, truth=truth)
+    assert alive["when"].iloc[0].startswith("day after the window (ages ")
+    assert list(alive["when"].iloc[1:]) == ["day 30", "day 90"]
+    assert (alive["share_lower"] <= alive["share"]).all()
+    assert (alive["share"] <= alive["share_upper"]).all()
+    assert alive["share"].iloc[1] > alive["share"].iloc[2]  # fewer alive later
+    n = fit.n_users
+    assert alive["users"].iloc[2] == pytest.approx(sim_panel.scale_up(alive["share"].iloc[2] * n))
+    # beyond the window the conditional share comes from eq. (11): check one by hand
+    p = fit.patterns
+    by_hand = np.sum(p["weights"] * fit.model.probability_alive(
+        p["frequency"], p["recency"], p["n_periods"], 90 - p["n_periods"])) / n
+    assert alive["share"].iloc[2] == pytest.approx(by_hand, rel=1e-10)
+
+    table = rr.bgbb_compare(rr.compare_families(arrivals.events, arrivals.as_of, "unbounded",
+                                                7, [retention.ShiftedBetaGeometric]),
+                            rr.bgbb_holdout(arrivals, 7))
+    f = rr.bgbb_findings(table, fit, alive, rec)
+    text = rr.bgbb_sentence(f, 0.95)
+    assert f"{f.bgbb_mae:.2f} points" in text and "**simulated**" in text
+    assert f"{100 * alive['share'].iloc[-1]:.2f} %" in text
+    assert ("inside the BG/BB's intervals" in text) == f.recovery["dropout_covered"]
+    observed_text = rr.bgbb_sentence(rr.bgbb_findings(table, fit, alive), 0.95, observed=True)
+    assert "simulat" not in observed_text.lower()

@@ -61,6 +61,11 @@ Pure functions (equation numbers of Fader, Hardie & Shang 2010)
     :math:`P(\text{alive in period } n + m \mid x, t_x, n)`, eq. (11) for :math:`m = 1`.
 :func:`bgbb_conditional_expected_transactions`
     :math:`E[X(n, n + n^*) \mid x, t_x, n]`, eq. (13).
+:func:`bgbb_probability_alive_at`
+    :math:`P(\text{alive in period } t \mid x, t_x, n)` for any :math:`t`, from the terms
+    of eq. (5) (eq. (11) beyond :math:`n`).
+:func:`bgbb_probability_active_between`
+    P(a new user is active in some period :math:`a .. A`): unbounded retention.
 
 Everything is computed in logs with :func:`scipy.special.betaln` and
 :func:`scipy.special.gammaln`.  The paper's closed forms (8) and (13) contain
@@ -126,7 +131,9 @@ __all__ = [
     "bgbb_expected_active",
     "bgbb_frequency_distribution",
     "bgbb_log_likelihood",
+    "bgbb_probability_active_between",
     "bgbb_probability_alive",
+    "bgbb_probability_alive_at",
     "bgbb_survival",
     "bgbb_unconditional_expected_transactions",
 ]
@@ -430,6 +437,110 @@ def bgbb_probability_alive(
         + _log_survival(g, d, (n + m).astype(float))
     )
     return _out(np.exp(num - _loglik(a, b, g, d, x, tx, n)), frequency, recency, n_periods, ahead)
+
+
+def bgbb_probability_alive_at(
+    alpha: float,
+    beta: float,
+    gamma: float,
+    delta: float,
+    frequency: Any,
+    recency: Any,
+    n_periods: Any,
+    t: Any,
+) -> float | np.ndarray:
+    r"""P(alive in period ``t`` | :math:`x, t_x, n`), for any period ``t`` >= 0 of a user's history.
+
+    Eq. (5) of Fader, Hardie & Shang (2010) writes the likelihood as the term of a user
+    alive through period :math:`n` plus one term per period :math:`t_x + i` in which the
+    user was last alive (:math:`i = 0 .. n - t_x - 1`). Being alive in period :math:`t`
+    keeps the terms with :math:`t_x + i \ge t`:
+
+    .. math::
+        P(\text{alive in } t \mid x, t_x, n) = \begin{cases}
+          1 & t \le t_x \\
+          \Big[\frac{B(\alpha + x, \beta + n - x)}{B(\alpha, \beta)}
+            \frac{B(\gamma, \delta + n)}{B(\gamma, \delta)}
+          + \sum_{i = t - t_x}^{n - t_x - 1} \frac{B(\alpha + x, \beta + t_x - x + i)}{B(\alpha, \beta)}
+            \frac{B(\gamma + 1, \delta + t_x + i)}{B(\gamma, \delta)}\Big] \Big/ L
+          & t_x < t \le n \\
+          \text{eq. (11) with } m = t - n & t > n.
+        \end{cases}
+
+    Summed over a cohort's users (times their ``weights``) it is the expected number of
+    them still alive at age ``t``. ``t`` may have one more (last) axis than the patterns:
+    several periods for each pattern at once (the likelihood is then computed once).
+    """
+    a, b, g, d = _positive_params(alpha, beta, gamma, delta)
+    x, tx, n = _patterns(frequency, recency, n_periods)
+    tt = _counts("t", np.ravel(t)).reshape(np.shape(t))
+    if tt.ndim == x.ndim + 1 and tt.shape[:-1] == x.shape:  # several periods per pattern
+        shape, t2 = tt.shape, tt.reshape(x.size, -1)
+        x, tx, n = x.ravel(), tx.ravel(), n.ravel()
+    else:
+        x, tx, n, tt = np.broadcast_arrays(x, tx, n, tt)
+        shape, t2 = tt.shape, tt.reshape(-1, 1)
+        x, tx, n = x.ravel(), tx.ravel(), n.ravel()
+    xf, txf, nf = (v.astype(float)[:, None] for v in (x, tx, n))
+    lab, lgd = special.betaln(a, b), special.betaln(g, d)
+    lead = special.betaln(a + xf, b + nf - xf) - lab
+    loglik = _loglik(a, b, g, d, x, tx, n)[:, None]
+    beyond = np.exp(lead + _log_survival(g, d, np.maximum(t2, n[:, None]).astype(float))
+                    - loglik)
+    out = np.where(t2 > n[:, None], beyond, 1.0)
+    inside = (t2 > tx[:, None]) & (t2 <= n[:, None])
+    if inside.any():
+        # the full-survival term plus the terms last alive in t_x + i >= t, i < n - t_x:
+        # one (patterns x i) grid of decreasing terms, summed from the top
+        span = int(np.max(n - tx))
+        i = np.arange(span, dtype=float)[None, :]
+        terms = (special.betaln(a + xf, b + txf - xf + i) - lab
+                 + special.betaln(g + 1.0, d + txf + i) - lgd)
+        terms = np.where(i <= nf - txf - 1.0, terms, -np.inf)
+        tail = _reverse_logcumsum(terms)
+        k = np.clip(t2 - tx[:, None], 0, span)
+        within = np.logaddexp(lead + _log_survival(g, d, nf), np.take_along_axis(tail, k, 1))
+        out = np.where(inside, np.exp(within - loglik), out)
+    out = np.minimum(out, 1.0).reshape(shape)
+    return _out(out, frequency, recency, n_periods, t)
+
+
+def bgbb_probability_active_between(
+    alpha: float, beta: float, gamma: float, delta: float, first: Any, last: Any
+) -> float | np.ndarray:
+    r"""Probability that a new user is active in at least one of the periods ``first .. last``.
+
+    With :math:`S(t) = B(\gamma, \delta + t)/B(\gamma, \delta)` (alive in period
+    :math:`t`) and :math:`B_p(k) = B(\alpha, \beta + k)/B(\alpha, \beta)` (inactive in
+    :math:`k` given periods while alive), summing over the period :math:`d` in which the
+    user is first dead (Fader, Hardie & Shang 2010, section 2; :math:`a` = ``first``,
+    :math:`A` = ``last``):
+
+    .. math::
+        P(\text{no activity in } a..A) = 1 - S(a)
+          + \sum_{d = a + 1}^{A} [S(d - 1) - S(d)]\, B_p(d - a) + S(A)\, B_p(A - a + 1).
+
+    This is what *unbounded* retention measures (the share of a cohort active on day
+    ``first`` or later, seen until day ``last``), so the BG/BB can be scored on the same
+    cohort rows as the retention curves of :mod:`analysis.models.retention`. With
+    ``first == last`` it is :func:`bgbb_expected_active`; ``first = 0`` (the birth
+    period) gives 1.
+    """
+    a, b, g, d = _positive_params(alpha, beta, gamma, delta)
+    lo, hi = np.broadcast_arrays(_counts("first", first), _counts("last", last))
+    if np.any(hi < lo):
+        raise ValueError("last must be >= first")
+    lab = special.betaln(a, b)
+    lo_f, hi_f = lo.astype(float), hi.astype(float)
+    surv = lambda k: np.exp(_log_survival(g, d, k))  # noqa: E731
+    none = 1.0 - surv(lo_f) + surv(hi_f) * np.exp(special.betaln(a, b + hi_f - lo_f + 1.0) - lab)
+    span = int(np.max(hi - lo)) if hi.size else 0
+    for k in range(1, span + 1):
+        dead_at = lo_f + k
+        term = (surv(dead_at - 1.0) - surv(dead_at)) * np.exp(special.betaln(a, b + k) - lab)
+        none = none + np.where(k <= hi - lo, term, 0.0)
+    out = np.where(lo == 0, 1.0, np.clip(1.0 - none, 0.0, 1.0))
+    return _out(out, first, last)
 
 
 def bgbb_conditional_expected_transactions(
@@ -828,6 +939,19 @@ class BetaGeometricBetaBinomial(Estimator):
     ) -> float | np.ndarray:
         """P(alive in period ``n_periods + ahead`` | history): eq. (11) (see :func:`bgbb_probability_alive`)."""
         return bgbb_probability_alive(*self._p(), frequency, recency, n_periods, ahead)
+
+    def probability_alive_at(
+        self, frequency: Any, recency: Any, n_periods: Any, t: Any
+    ) -> float | np.ndarray:
+        """P(alive in period ``t`` | history), any ``t`` >= 0 (:func:`bgbb_probability_alive_at`)."""
+        return bgbb_probability_alive_at(*self._p(), frequency, recency, n_periods, t)
+
+    def probability_active_between(self, first: Any, last: Any) -> float | np.ndarray:
+        """P(a new user is active in some period ``first .. last``): unbounded retention.
+
+        See :func:`bgbb_probability_active_between`.
+        """
+        return bgbb_probability_active_between(*self._p(), first, last)
 
     def expected_transactions(
         self, ahead: Any, frequency: Any, recency: Any, n_periods: Any

@@ -368,18 +368,7 @@ def compare_families(events: pd.DataFrame, as_of, definition: Definition, holdou
         (calibration fits, same data for every family), ``holdout_mae, holdout_mape,
         holdout_rows``, ``note``.
     """
-    if holdout_days < 1:
-        raise ValueError(f"holdout_days must be >= 1, got {holdout_days}")
-    end = pd.Timestamp(as_of)
-    cutoff = end - pd.Timedelta(days=holdout_days)
-    calib = fitting_rows(common.build_cohort_table(events, cutoff), definition, cutoff,
-                         guard_days)
-    full = fitting_rows(common.build_cohort_table(events, end), definition, end, guard_days)
-    last_calib = calib.groupby("cohort_date")["age_days"].max()
-    beyond = full["age_days"] > full["cohort_date"].map(last_calib).fillna(-1)
-    hold = full[beyond]
-    if hold.empty:
-        raise ValueError("the holdout period holds no observation")
+    calib, hold, cutoff = holdout_split(events, as_of, definition, holdout_days, guard_days)
     models, notes = common.fit_families(calib, definition, families)
     rows = []
     for spec in families or retention.DEFAULT_MODELS:
@@ -410,6 +399,26 @@ def compare_families(events: pd.DataFrame, as_of, definition: Definition, holdou
     out.attrs.update(cutoff=cutoff, calibration_rows=len(calib),
                      calibration_max_age=int(calib["age_days"].max()))
     return out
+
+
+def holdout_split(events: pd.DataFrame, as_of, definition: Definition, holdout_days: int,
+                  guard_days: int | None = None):
+    """``(calibration rows, holdout rows, cutoff)`` of :func:`compare_families`: the rows
+    as the log stood ``holdout_days`` before ``as_of`` and the rows of the full log beyond
+    each cohort's last calibration age (both guarded like :func:`fitting_rows`)."""
+    if holdout_days < 1:
+        raise ValueError(f"holdout_days must be >= 1, got {holdout_days}")
+    end = pd.Timestamp(as_of)
+    cutoff = end - pd.Timedelta(days=holdout_days)
+    calib = fitting_rows(common.build_cohort_table(events, cutoff), definition, cutoff,
+                         guard_days)
+    full = fitting_rows(common.build_cohort_table(events, end), definition, end, guard_days)
+    last_calib = calib.groupby("cohort_date")["age_days"].max()
+    beyond = full["age_days"] > full["cohort_date"].map(last_calib).fillna(-1)
+    hold = full[beyond]
+    if hold.empty:
+        raise ValueError("the holdout period holds no observation")
+    return calib, hold, cutoff
 
 
 def best_family(compare: pd.DataFrame) -> str:
@@ -1195,3 +1204,378 @@ def plot_projection(models: Mapping[str, object], horizons: Sequence[int], ax=No
     return ax
 
 
+
+
+# ------------------------------------------------- BG/BB: users who never cancel
+# The beta-geometric/beta-Bernoulli model (analysis.models.bgbb) describes the process the
+# simulation runs: a user drops out at the start of a day with probability theta ~
+# Beta(gamma, delta) and, while alive, is active with probability p ~ Beta(alpha, beta). It
+# is fitted to each user's (frequency, recency, n_periods) over the window, pooled into
+# patterns by the DuckDB summary of analysis.data.activity.
+
+BGBB = "BG/BB"
+BGBB_COLOUR = "#9467bd"
+#: Parameter draws for the intervals of derived BG/BB quantities (fixed seed).
+BGBB_DRAWS, BGBB_SEED = 400, 20100601
+
+
+@dataclass(frozen=True, eq=False)
+class BGBBFit:
+    """A BG/BB fitted to the arrivals' activity up to ``end`` (``model`` None if the fit
+    failed; ``note`` says why, or names the warning of a fit that ended on a boundary)."""
+
+    model: object | None
+    patterns: pd.DataFrame
+    end: pd.Timestamp
+    note: str = ""
+
+    @property
+    def n_users(self) -> int:
+        return int(self.patterns["weights"].sum())
+
+
+def bgbb_patterns(events: pd.DataFrame, start, end, cohort_end) -> pd.DataFrame:
+    """Per-user ``(frequency, recency, n_periods)`` of the users born (first active) from
+    ``start`` to ``cohort_end``, over the days to ``end``, pooled into patterns
+    (:func:`analysis.data.activity.activity_patterns`, daily periods)."""
+    from analysis.data.activity import activity_patterns
+
+    pats = activity_patterns(events[["user_id", "event_date"]], "day",
+                             start=pd.Timestamp(start).date(), end=pd.Timestamp(end).date())
+    return pats[pats["birth"] <= pd.Timestamp(cohort_end)].reset_index(drop=True)
+
+
+def fit_bgbb(events: pd.DataFrame, start, end, cohort_end) -> BGBBFit:
+    """:class:`BGBBFit` of the users born in ``start .. cohort_end``, seen until ``end``."""
+    from analysis.models.bgbb import BetaGeometricBetaBinomial, BGBBFitError
+
+    pats = bgbb_patterns(events, start, end, cohort_end)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = BetaGeometricBetaBinomial().fit(pats["frequency"], pats["recency"],
+                                                    pats["n_periods"], pats["weights"])
+        except (BGBBFitError, ValueError) as err:
+            return BGBBFit(None, pats, pd.Timestamp(end), f"fit failed: {err}")
+    note = "; ".join(dict.fromkeys(str(w.message).split("\n")[0] for w in caught))
+    return BGBBFit(model, pats, pd.Timestamp(end), note)
+
+
+def fit_bgbb_arrivals(arrivals: Arrivals) -> BGBBFit:
+    """The BG/BB of all the arrivals' activity, to the end of the window."""
+    return fit_bgbb(arrivals.events, arrivals.start, arrivals.as_of, arrivals.end)
+
+
+def bgbb_retention(model, ages, last_ages, definition: Definition) -> np.ndarray:
+    """The BG/BB's prediction of the measured retention of a cohort at ``ages`` when it is
+    seen until age ``last_ages``: *unbounded* = P(active on some day ``age .. last``)
+    (:meth:`~analysis.models.bgbb.BetaGeometricBetaBinomial.probability_active_between`),
+    *classic* = P(active on day ``age``) (``expected_active``)."""
+    ages = np.asarray(ages, dtype=np.int64)
+    if definition == "unbounded":
+        return np.asarray(model.probability_active_between(ages, np.asarray(last_ages,
+                                                                            dtype=np.int64)))
+    return np.asarray(model.expected_active(ages))
+
+
+def bgbb_holdout(arrivals: Arrivals, holdout_days: int) -> dict:
+    """The BG/BB scored like the curve families in :func:`compare_families`: fitted to the
+    activity up to the cutoff, projected (unconditionally, as the curves are) on the same
+    held-out (cohort, age) rows. Its log-likelihood, AIC and BIC are of the per-user
+    patterns, a different likelihood from the curve families' (cohort counts): they are
+    reported, not compared."""
+    _, hold, cutoff = holdout_split(arrivals.events, arrivals.as_of, arrivals.definition,
+                                    holdout_days)
+    fit = fit_bgbb(arrivals.events, arrivals.start, cutoff, arrivals.end)
+    row = {"model": BGBB, "n_params": 4, "note": fit.note, "holdout_rows": int(len(hold))}
+    if fit.model is None:
+        return row | dict(log_likelihood=np.nan, aic=np.nan, bic=np.nan, holdout_mae=np.nan,
+                          holdout_mape=np.nan)
+    last = (arrivals.as_of - hold["cohort_date"]).dt.days.to_numpy()
+    pred = bgbb_retention(fit.model, hold["age_days"].to_numpy(), last, arrivals.definition)
+    obs = hold["retention"].to_numpy()
+    nz = obs > 0
+    m = fit.model
+    return row | dict(
+        log_likelihood=m.log_likelihood_, aic=m.aic_, bic=m.bic_,
+        holdout_mae=float(np.mean(np.abs(pred - obs)) * 100),
+        holdout_mape=float(np.mean(np.abs(pred[nz] - obs[nz]) / obs[nz]) * 100)
+        if nz.any() else np.nan)
+
+
+def bgbb_compare(compare: pd.DataFrame, bgbb_row: Mapping) -> pd.DataFrame:
+    """The holdout errors of every curve family (:func:`compare_families`) and the BG/BB
+    on the same rows; ``likelihood`` says which data each AIC is of."""
+    curves = compare[["n_params", "aic", "holdout_mae", "holdout_mape", "holdout_rows",
+                      "note"]].assign(likelihood="cohort counts")
+    row = pd.DataFrame([{k: bgbb_row[k] for k in ("model", "n_params", "aic", "holdout_mae",
+                                                   "holdout_mape", "holdout_rows", "note")}
+                        ]).set_index("model").assign(likelihood="per-user patterns")
+    return pd.concat([curves, row])
+
+
+def display_bgbb_compare(table: pd.DataFrame) -> pd.DataFrame:
+    best = table["holdout_mae"].idxmin()
+    return pd.DataFrame({
+        "model": [f"**{m}**" if m == best else m for m in table.index],
+        "parameters": table["n_params"].to_numpy(),
+        "holdout MAE (points)": [_num(v, ".2f") for v in table["holdout_mae"]],
+        "holdout MAPE": [_num(v, ".1f") + " %" if np.isfinite(v) else "n/a"
+                         for v in table["holdout_mape"]],
+        "held-out rows": table["holdout_rows"].to_numpy(),
+        "AIC (of its own likelihood)": [_num(v, ",.0f") for v in table["aic"]],
+        "likelihood": table["likelihood"].to_numpy(),
+    })
+
+
+def _draws(model, size: int = BGBB_DRAWS):
+    return model.sample_params(size, random_state=BGBB_SEED)
+
+
+def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def bgbb_recovery(fit: BGBBFit, sbg_recovery: pd.DataFrame, params: simulate.PanelParams,
+                  horizons: Iterable[int], level: float = 0.95) -> pd.DataFrame:
+    """The BG/BB's estimates against the simulation's true churn and activity
+    distributions, next to the sBG's (``sbg_recovery``: :func:`parameter_recovery`).
+
+    Dropout: the simulation draws theta ~ Beta(churn_a, churn_b), the BG/BB's
+    Beta(gamma, delta) one to one. Activity: the simulation draws a propensity pi ~
+    Beta(mu phi, (1 - mu) phi) and multiplies it by a weekday factor w (largest 1); the
+    BG/BB has no weekday effect, so its mean alpha/(alpha+beta) is compared with the mean
+    activity of the living, mu times the mean weekday factor, and alpha, beta themselves
+    with Beta(mu phi, (1 - mu) phi) only as orientation (``comparable`` False).
+    Survival at each horizon: truth B(a, b + h)/B(a, b). Intervals of derived
+    quantities are percentiles over parameter draws.
+    """
+    from scipy import special
+
+    from analysis.models.bgbb import bgbb_survival
+
+    m = fit.model
+    summ = m.summary(level)
+    draws = _draws(m)
+    a_true, b_true = params.churn_a, params.churn_b
+    w_bar = float(np.mean(params.weekly))
+    mu, phi = params.activity_mean, params.activity_concentration
+    sbg = sbg_recovery.set_index("quantity")
+
+    def sbg_of(name):
+        if name not in sbg.index:
+            return np.nan, np.nan, np.nan
+        r = sbg.loc[name]
+        return r["estimate"], r["lower"], r["upper"]
+
+    rows = []
+
+    def add(quantity, truth, est, lo, hi, sbg_name=None, comparable=True):
+        se, sl, su = sbg_of(sbg_name) if sbg_name else (np.nan, np.nan, np.nan)
+        rows.append({"quantity": quantity, "truth": truth, "estimate": est, "lower": lo,
+                     "upper": hi, "comparable": comparable, "sbg_estimate": se,
+                     "sbg_lower": sl, "sbg_upper": su})
+
+    add("dropout gamma (truth: churn a)", a_true, *summ.loc["gamma", ["coef", "lower", "upper"]],
+        sbg_name="alpha")
+    add("dropout delta (truth: churn b)", b_true, *summ.loc["delta", ["coef", "lower", "upper"]],
+        sbg_name="beta")
+    mean_drop = draws["gamma"] / (draws["gamma"] + draws["delta"])
+    g, d = m.params_["gamma"], m.params_["delta"]
+    add("mean daily dropout", a_true / (a_true + b_true), g / (g + d),
+        *_interval(mean_drop, level), sbg_name="alpha/(alpha+beta)")
+    mean_act = draws["alpha"] / (draws["alpha"] + draws["beta"])
+    al, be = m.params_["alpha"], m.params_["beta"]
+    add("mean activity of the living", mu * w_bar, al / (al + be), *_interval(mean_act, level))
+    add("activity alpha", mu * phi, *summ.loc["alpha", ["coef", "lower", "upper"]],
+        comparable=False)
+    add("activity beta", (1 - mu) * phi, *summ.loc["beta", ["coef", "lower", "upper"]],
+        comparable=False)
+    for h in [int(h) for h in horizons]:
+        truth = float(np.exp(special.betaln(a_true, b_true + h) - special.betaln(a_true, b_true)))
+        samples = np.array([bgbb_survival(gg, dd, h) for gg, dd in
+                            zip(draws["gamma"], draws["delta"], strict=True)])
+        add(f"alive at day {h}", truth, float(m.survival(h)), *_interval(samples, level),
+            sbg_name=f"survival at day {h}")
+    out = pd.DataFrame(rows)
+    inside = (out["lower"] <= out["truth"]) & (out["truth"] <= out["upper"])
+    out["truth_in_interval"] = inside.where(out["comparable"], other=np.nan)
+    sbg_inside = (out["sbg_lower"] <= out["truth"]) & (out["truth"] <= out["sbg_upper"])
+    out["sbg_truth_in_interval"] = sbg_inside.where(out["sbg_estimate"].notna(), other=np.nan)
+    return out
+
+
+def display_bgbb_recovery(recovery: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    pct = recovery["quantity"].str.startswith(("alive", "mean"))
+
+    def cell(est, lo, hi, is_pct):
+        if not np.isfinite(est):
+            return "—"
+        return format_interval(est, lo, hi, percent=bool(is_pct), digits=2 if is_pct else 3)
+
+    def covered(flag):
+        return "—" if pd.isna(flag) else _yes(flag)
+
+    return pd.DataFrame({
+        "quantity": recovery["quantity"],
+        "truth": [fmt_pct(t, 2) if p else f"{t:.3f}" for t, p in
+                  zip(recovery["truth"], pct, strict=True)],
+        f"BG/BB [{100 * level:.0f} % interval]": [
+            cell(r.estimate, r.lower, r.upper, p)
+            for r, p in zip(recovery.itertuples(), pct, strict=True)],
+        "covers truth": [covered(f) for f in recovery["truth_in_interval"]],
+        "sBG": [cell(r.sbg_estimate, r.sbg_lower, r.sbg_upper, p)
+                for r, p in zip(recovery.itertuples(), pct, strict=True)],
+        "sBG covers": [covered(f) for f in recovery["sbg_truth_in_interval"]],
+    })
+
+
+def bgbb_alive(fit: BGBBFit, horizons: Iterable[int], scale_up, level: float = 0.95,
+               truth: simulate.PanelParams | None = None) -> pd.DataFrame:
+    """How many of the arrivals are alive: the day after the window ends, and at each
+    horizon (age in days since the first active day), each user's P(alive | own history)
+    (:meth:`~analysis.models.bgbb.BetaGeometricBetaBinomial.probability_alive_at`) summed
+    over users; ``scale_up`` maps panel users to the full user base (identity for an
+    observed log). Intervals: delta method on the logit of each share with the fit's
+    covariance (parameter uncertainty only). With ``truth`` (the simulation's parameters) adds the expected number under the
+    true churn, ``B(a, b + h)/B(a, b)`` (a population expectation: the estimates are of
+    these cohorts' own users, whose realised share differs from it by sampling noise the
+    intervals do not contain, so no "covered" is claimed).
+
+    Rows: ``when`` (the day after the window, or "day h"), ``share`` (of the arrivals, with
+    ``share_lower/upper``), ``users`` (scaled up, with ``users_lower/upper``) and
+    ``truth_share`` when ``truth`` is given.
+    """
+    from scipy import special, stats
+
+    from analysis.models.bgbb import bgbb_probability_alive_at
+
+    pats, m = fit.patterns, fit.model
+    x, tx, n, w = (pats[c].to_numpy() for c in ("frequency", "recency", "n_periods", "weights"))
+    total = w.sum()
+    hz = [int(h) for h in horizons]
+    when = [""] + [f"day {h}" for h in hz]
+    t = np.column_stack([n + 1] + [np.full_like(n, h) for h in hz])  # patterns x targets
+
+    def shares_at(params):
+        return w @ bgbb_probability_alive_at(*params, x, tx, n, t) / total
+
+    est = m.params_.to_numpy(dtype=float)
+    shares = shares_at(est)
+    # delta method on the logit of each share (it stays in (0, 1)), central differences
+    # in the relative size of each parameter; the covariance is the fit's
+    logit = lambda v: np.log(v) - np.log1p(-v)  # noqa: E731
+    grad = np.empty((est.size, shares.size))
+    for k in range(est.size):
+        step = np.zeros_like(est)
+        step[k] = 1e-4 * est[k]
+        grad[k] = (logit(shares_at(est + step)) - logit(shares_at(est - step))) / (2 * step[k])
+    se = np.sqrt(np.einsum("kj,kl,lj->j", grad, m.covariance_.to_numpy(), grad))
+    z = stats.norm.ppf(0.5 + level / 2)
+    expit = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    lower, upper = expit(logit(shares) - z * se), expit(logit(shares) + z * se)
+    ages = n + 1
+    when[0] = f"day after the window (ages {ages.min()}-{ages.max()})"
+    rows = []
+    for j, label in enumerate(when):
+        lo, hi = float(lower[j]), float(upper[j])
+        row = {"when": label, "share": float(shares[j]), "share_lower": lo, "share_upper": hi,
+               "users": float(scale_up(shares[j] * total)),
+               "users_lower": float(scale_up(lo * total)),
+               "users_upper": float(scale_up(hi * total))}
+        if truth is not None and j > 0:
+            a, b, h = truth.churn_a, truth.churn_b, hz[j - 1]
+            row["truth_share"] = float(np.exp(special.betaln(a, b + h) - special.betaln(a, b)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def display_bgbb_alive(alive: pd.DataFrame, users_label: str) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "when": alive["when"],
+        "alive [interval]": [format_interval(r.share, r.share_lower, r.share_upper, digits=2)
+                             for r in alive.itertuples()],
+        users_label: [f"{fmt_int(r.users)} [{fmt_int(r.users_lower)}, {fmt_int(r.users_upper)}]"
+                      for r in alive.itertuples()],
+    })
+    if "truth_share" in alive:
+        # the population expectation; the estimates are of these cohorts' own users
+        out["expected under the true churn"] = [fmt_pct(v, 2) if np.isfinite(v) else "—"
+                                                for v in alive["truth_share"]]
+    return out
+
+
+@dataclass(frozen=True)
+class BGBBFindings:
+    """The numbers the BG/BB sentence of notebook 01 states (``recovery`` ones only for
+    the simulated panel)."""
+
+    best: str
+    bgbb_mae: float
+    sbg_mae: float
+    best_curve: str
+    best_curve_mae: float
+    params: dict
+    alive_end: dict
+    alive_last: dict
+    last_horizon: int
+    recovery: dict | None = None
+
+
+def bgbb_findings(table: pd.DataFrame, fit: BGBBFit, alive: pd.DataFrame,
+                  recovery: pd.DataFrame | None = None) -> BGBBFindings:
+    curves = table.drop(index=BGBB)
+    best_curve = curves["holdout_mae"].idxmin()
+    rec = None
+    if recovery is not None:
+        r = recovery.set_index("quantity")
+        last = r.index[r.index.str.startswith("alive at day")][-1]
+        rec = {"dropout_covered": bool(r["truth_in_interval"].iloc[:2].all()),
+               "sbg_covered": bool(r["sbg_truth_in_interval"].iloc[:2].all()),
+               "truth": r.loc[last, "truth"], "horizon": last.removeprefix("alive at "),
+               "bgbb": tuple(r.loc[last, ["estimate", "lower", "upper"]]),
+               "sbg": tuple(r.loc[last, ["sbg_estimate", "sbg_lower", "sbg_upper"]]),
+               "true_a": r["truth"].iloc[0], "true_b": r["truth"].iloc[1]}
+    last = alive.iloc[-1]
+    return BGBBFindings(
+        best=table["holdout_mae"].idxmin(), bgbb_mae=float(table.loc[BGBB, "holdout_mae"]),
+        sbg_mae=float(table.loc["sBG", "holdout_mae"]) if "sBG" in table.index else np.nan,
+        best_curve=best_curve, best_curve_mae=float(curves.loc[best_curve, "holdout_mae"]),
+        params={k: float(v) for k, v in fit.model.params_.items()},
+        alive_end=alive.iloc[0].to_dict(), alive_last=last.to_dict(),
+        last_horizon=int(str(last["when"]).split()[-1]), recovery=rec)
+
+
+def bgbb_sentence(f: BGBBFindings, level: float, observed: bool = False) -> str:
+    """The paragraph under the BG/BB tables of notebook 01."""
+    data = "observed" if observed else "**simulated**"
+    p = f.params
+    text = (f"On the {data} cohorts the BG/BB estimates a mean daily dropout of "
+            f"{100 * p['gamma'] / (p['gamma'] + p['delta']):.1f} % (gamma = {p['gamma']:.3f}, "
+            f"delta = {p['delta']:.3f}) and, while alive, a mean activity of "
+            f"{100 * p['alpha'] / (p['alpha'] + p['beta']):.1f} % of days. Scored on the same "
+            f"held-out days as the retention curves, its error is {f.bgbb_mae:.2f} points "
+            f"against {f.best_curve_mae:.2f} for the best curve ({f.best_curve})"
+            + (f" and {f.sbg_mae:.2f} for the sBG" if f.best_curve != "sBG" else "")
+            + f"; the smallest is the {f.best}'s. ")
+    e, h = f.alive_end, f.alive_last
+    who = "the cohorts' users" if observed else "the arrivals"
+    text += (f"Given each user's own history, {100 * e['share']:.2f} % of {who} "
+             f"[{100 * e['share_lower']:.2f}, {100 * e['share_upper']:.2f}] are still alive "
+             f"on the {e['when']}, and {100 * h['share']:.2f} % "
+             f"[{100 * h['share_lower']:.2f}, {100 * h['share_upper']:.2f}] at day "
+             f"{f.last_horizon} ({100 * level:.0f} % intervals, parameter uncertainty only).")
+    r = f.recovery
+    if r:
+        covered = lambda flag: "inside" if flag else "outside"  # noqa: E731
+        b, s = r["bgbb"], r["sbg"]
+        text += (f" The simulation's churn is Beta({r['true_a']:.3f}, {r['true_b']:.3f}): "
+                 f"it lies {covered(r['dropout_covered'])} the BG/BB's intervals for gamma "
+                 f"and delta and {covered(r['sbg_covered'])} the sBG's for alpha and beta. "
+                 f"Alive at {r['horizon']}: truth {100 * r['truth']:.2f} %, BG/BB "
+                 f"{100 * b[0]:.2f} % [{100 * b[1]:.2f}, {100 * b[2]:.2f}], sBG "
+                 f"{100 * s[0]:.2f} % [{100 * s[1]:.2f}, {100 * s[2]:.2f}]. The BG/BB models "
+                 f"the process the simulation runs (a user who is alive but has not been seen "
+                 f"since is not counted as lost); the sBG reads the last-seen curve as churn.")
+    return text

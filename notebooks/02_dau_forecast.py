@@ -343,6 +343,46 @@ if not observed:
     display(md(fr.backtest_sentence(b, fr.BACKTEST, tl.days_ahead[-1])))
 
 # %% [markdown]
+# ## A cohort forecast driven by the BG/BB
+#
+# App users do not cancel; they stop showing up. The BG/BB of Fader, Hardie & Shang (2010)
+# models that process (a daily dropout probability and, while alive, a daily activity
+# probability, both heterogeneous), and its expected share of a cohort active at each age
+# can drive the same cohort forecast in place of the sBG curve. Its interval adds the
+# day-to-day noise of the panel around the model, estimated from its residuals before the
+# origin, to the uncertainty of its parameters.
+
+# %%
+if not observed:
+    bg = fr.fit_bgbb_activity(panel, tl)
+    bg_full, bg_ahead, bg_noise = fr.bgbb_forecast(bg, baseline, installs, assumptions, tl,
+                                                   scenario, panel.scaled_dau, interval_level,
+                                                   seed)
+    for name in ("alpha", "beta", "gamma", "delta"):
+        res.number(f"bgbb_{name}", bg.model.params_[name],
+                   f"BG/BB {name} (cohorts from the surge to the origin, simulated)")
+    res.number("bgbb_noise_sd", 100 * bg_noise["sd"],
+               "day-to-day noise around the BG/BB forecast before the origin (log sd)",
+               unit="percent")
+{fr.BGBB_LABEL: bg.note or "fitted without warnings"}
+
+# %%
+#| label: tbl-fc-bgbb
+#| tbl-cap: "Out-of-sample check on simulated data of the cohort forecast driven by the BG/BB (headline scenario), with its interval from the parameters only and with the day-to-day noise added, next to the sBG cohort forecast of the same scenario and the default statistical forecaster: mean absolute percentage error, bias and the share of the simulated days after the origin inside each interval. Simulated data."
+if not observed:
+    bg_scores = fr.bgbb_scores(scores, bg_ahead, actual_after, scenario)
+    res.table("bgbb_out_of_sample", common.for_results(bg_scores))
+    for number in fr.score_numbers(bg_scores[bg_scores["forecast"].str.startswith("BG/BB")]):
+        res.number(**number)
+    display(md_table(fr.display_scores(bg_scores, labels, interval_level)))
+
+# %%
+#| label: txt-fc-bgbb
+if not observed:
+    bf = fr.bgbb_forecast_findings(bg, bg_scores, bg_noise)
+    display(md(fr.bgbb_forecast_sentence(bf, scenario, interval_level, labels)))
+
+# %% [markdown]
 # ## US users as a share of RedNote's total
 #
 # Sensor Tower also set the US DAU of February against RedNote's total DAU across all

@@ -532,3 +532,73 @@ def test_observed_backtest_protocol_caps_the_cutoffs():
         assert period % 7 == 0
         assert (n - 60 - 28) // period + 1 <= 11
         assert period == 7 or (n - 60 - 28) // (period - 7) + 1 > 11
+
+
+# ------------------------------------------------------- the BG/BB forecast (issue 11)
+
+def test_with_daily_noise_recovers_weekday_effect_and_noise_synthetic():
+    """A forecast equal to the truth without its weekday pattern and noise: the helper
+    finds the pattern (mean log residual by weekday) and the noise's sd, and its interval
+    covers about the nominal share of new days drawn from the same process."""
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2025-01-01", "2025-06-30", freq="D")
+    level_ = 1e5 * np.exp(-np.arange(days.size) / 200)
+    week = np.log([0.97, 0.98, 0.99, 1.0, 1.01, 1.03, 1.02])[days.day_of_week]
+    actual = pd.Series(level_ * np.exp(week + rng.normal(0, 0.03, days.size)), index=days)
+    pred = pd.DataFrame({"ds": days, "yhat": level_, "yhat_lower": level_ * 0.999,
+                         "yhat_upper": level_ * 1.001})
+    origin = pd.Timestamp("2025-03-31")
+    out, noise = fr.with_daily_noise(pred, actual, "2025-01-01", origin, level=0.8)
+    assert out["ds"].min() == origin + pd.Timedelta(days=1)
+    assert noise["days"] == (origin - pd.Timestamp("2025-01-01")).days + 1
+    assert noise["sd"] == pytest.approx(0.03, rel=0.15)
+    assert noise["weekday"]["Sat"] == pytest.approx(np.log(1.03), abs=0.012)
+    assert noise["weekday"]["Mon"] == pytest.approx(np.log(0.97), abs=0.012)
+    after = actual.loc[out["ds"]].to_numpy()
+    covered = np.mean((after >= out["yhat_lower"]) & (after <= out["yhat_upper"]))
+    assert 0.7 <= covered <= 0.9
+    # the parameter-only interval is kept
+    np.testing.assert_allclose(out["param_lower"], pred.set_index("ds").loc[out["ds"],
+                                                                            "yhat_lower"])
+    with pytest.raises(ValueError, match=">= 14 days"):
+        fr.with_daily_noise(pred, actual, origin - pd.Timedelta(days=5), origin)
+
+
+def test_bgbb_active_curve_and_forecast_panel(sim_panel):
+    from analysis.models.bgbb import bgbb_expected_active
+
+    tl = fr.forecast_timeline(sim_panel, "2025-03-01", 60)
+    fit = fr.fit_bgbb_activity(sim_panel, tl)
+    assert fit.model is not None
+    curve = fr.BGBBActiveCurve(fit.model)
+    ages = np.arange(5)
+    np.testing.assert_allclose(curve.survival(ages), bgbb_expected_active(
+        *fit.model.params_.to_numpy(), ages))
+    assert curve.survival(0) == 1.0
+    draws = curve.sample_survival(ages, 50, random_state=1)
+    assert draws.shape == (50, 5) and np.all(draws[:, 0] == 1.0)
+    np.testing.assert_array_equal(draws, curve.sample_survival(ages, 50, random_state=1))
+
+    installs = fr.daily_installs(sim_panel, sim_panel.start, tl.origin)
+    assumptions = fr.scenario_assumptions(installs, tl.origin, tl.surge, tl.peak_day)
+    dec = fr.decompose_dau(sim_panel, *fr.arrival_groups(tl.surge))
+    baseline = fr.organic_baseline(dec, fr.arrival_groups(tl.surge)[1][0], tl)
+    full, ahead, noise = fr.bgbb_forecast(fit, baseline, installs, assumptions, tl, "fading",
+                                          sim_panel.scaled_dau, 0.8, 0)
+    assert full["ds"].min() == tl.surge and ahead["ds"].min() == tl.first_forecast
+    assert (ahead["yhat_lower"] <= ahead["param_lower"] * np.exp(
+        max(noise["weekday"].values()))).all()
+    assert ((ahead["yhat_upper"] - ahead["yhat_lower"])
+            >= (ahead["param_upper"] - ahead["param_lower"]) * 0.9).all()
+    actual = fr.actual_after_origin(sim_panel, tl)
+    base_scores = fr.score_forecasts({"fading": ahead, "default (ARIMA)": ahead}, actual)
+    table = fr.bgbb_scores(base_scores, ahead, actual, "fading")
+    assert list(table["forecast"]) == ["fading", "default (ARIMA)",
+                                       "BG/BB cohort (parameters only)", "BG/BB cohort"]
+    f = fr.bgbb_forecast_findings(fit, table, noise)
+    text = fr.bgbb_forecast_sentence(f, "fading", 0.8, fr.forecast_labels("fading"))
+    assert f"{100 * f.coverage['BG/BB cohort']:.0f} %" in text and "**simulated**" in text
+    names = [n["name"] for n in fr.score_numbers(table.iloc[2:])]
+    assert names == ["oos_mape_BGBB_cohort_parameters_only",
+                     "oos_coverage_BGBB_cohort_parameters_only",
+                     "oos_mape_BGBB_cohort", "oos_coverage_BGBB_cohort"]

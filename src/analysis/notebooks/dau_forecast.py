@@ -557,6 +557,166 @@ def cohort_forecasts(retention_model, baseline: pd.Series, installs: pd.Series,
             for s in scenarios}
 
 
+# ---------------------------------------------- the cohort forecast driven by the BG/BB
+# DAU = baseline + sum over install days of installs x P(active at that age), with the
+# BG/BB's expected_active(age) (Fader, Hardie & Shang 2010) as the activity curve. Its
+# intervals add the day-to-day noise of the panel around the model (the residuals of its
+# own fit before the origin) to the uncertainty of the parameters.
+
+BGBB_LABEL = "BG/BB cohort"
+
+
+class BGBBActiveCurve:
+    """The BG/BB's share of a cohort active at each age, in the form
+    :class:`analysis.models.forecast.CohortForecaster` takes: ``survival(age)`` =
+    ``expected_active(age)`` (1 on the install day) and ``sample_survival`` from draws of
+    the parameters (the asymptotic normal of the fit on the log scale)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def survival(self, t):
+        return self.model.expected_active(np.asarray(t, dtype=np.int64))
+
+    def sample_survival(self, t, n_draws: int, random_state=None) -> np.ndarray:
+        from analysis.models.bgbb import bgbb_expected_active
+
+        ages = np.asarray(t, dtype=np.int64)
+        draws = self.model.sample_params(n_draws, random_state=random_state)
+        return np.array([bgbb_expected_active(*p, ages) for p in draws.itertuples(index=False)])
+
+
+def fit_bgbb_activity(panel: Panel, timeline: Timeline) -> common.BGBBFit:
+    """The BG/BB of the cohorts that installed from the surge to the origin, on their
+    activity up to the origin (the data of :func:`fit_classic_retention`)."""
+    events = panel.cohort_events(timeline.surge, timeline.origin)
+    return common.fit_bgbb(events, timeline.surge, timeline.origin, timeline.origin)
+
+
+def with_daily_noise(pred: pd.DataFrame, actual: pd.Series, fit_from, origin,
+                     level: float = 0.8) -> tuple[pd.DataFrame, dict]:
+    """A cohort forecast (``ds, yhat, yhat_lower, yhat_upper`` from before the origin)
+    with the day-to-day noise around it.
+
+    On the days ``fit_from .. origin`` the log residuals ``log(actual / yhat)`` give a
+    weekday effect (their mean by day of week, which the model does not have) and the
+    noise left after it (their standard deviation, ``sd``). After the origin the point
+    forecast is multiplied by the weekday effect and the interval combines, on the log
+    scale, the parameter interval (read as normal: half-width / z) with the noise:
+    ``log yhat +- z sqrt(sd_param^2 + sd^2)``. Columns ``param_lower, param_upper`` keep
+    the parameter-only interval. Returns ``(frame, noise)``, ``noise`` =
+    ``{"weekday": {...}, "sd": ..., "days": ...}``.
+    """
+    from scipy import stats
+
+    p = pred.set_index(pd.DatetimeIndex(pred["ds"]))
+    act = actual.astype(float)
+    act.index = pd.DatetimeIndex(act.index)
+    days = p.index[(p.index >= _ts(fit_from)) & (p.index <= _ts(origin))].intersection(act.index)
+    if len(days) < 14:
+        raise ValueError(f"the noise needs >= 14 days before the origin; got {len(days)}")
+    resid = np.log(act.loc[days].to_numpy()) - np.log(p.loc[days, "yhat"].to_numpy(float))
+    dow = pd.Series(resid, index=days).groupby(days.day_of_week).mean()
+    eps = resid - dow.reindex(days.day_of_week).to_numpy()
+    sd = float(np.std(eps, ddof=1))
+    z = stats.norm.ppf(0.5 + level / 2)
+    out = p[p.index > _ts(origin)].copy()
+    effect = dow.reindex(out.index.day_of_week).fillna(0.0).to_numpy()
+    log_y = np.log(out["yhat"].to_numpy(float))
+    sd_param = (np.log(out["yhat_upper"].to_numpy(float))
+                - np.log(out["yhat_lower"].to_numpy(float))) / (2 * z)
+    half = z * np.sqrt(sd_param ** 2 + sd ** 2)
+    out = out.assign(param_lower=out["yhat_lower"], param_upper=out["yhat_upper"])
+    out["yhat"] = np.exp(log_y + effect)
+    out["yhat_lower"] = np.exp(log_y + effect - half)
+    out["yhat_upper"] = np.exp(log_y + effect + half)
+    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    noise = {"weekday": {names[k]: float(v) for k, v in dow.items()}, "sd": sd,
+             "days": int(len(days))}
+    return out.reset_index(drop=True), noise
+
+
+def bgbb_forecast(fit: common.BGBBFit, baseline: pd.Series, installs: pd.Series,
+                  assumptions: Mapping, timeline: Timeline, scenario: str, actual: pd.Series,
+                  level: float = 0.8, random_state: int | None = 0) -> tuple[pd.DataFrame,
+                                                                             pd.DataFrame, dict]:
+    """The cohort forecast of ``scenario`` through the BG/BB's activity curve
+    (:class:`BGBBActiveCurve`, :func:`cohort_forecast`), from the surge to the end of the
+    horizon; then :func:`with_daily_noise` fitted on ``actual`` (the panel's DAU) from the
+    day after the published peak to the origin. Returns ``(in_sample, ahead, noise)``:
+    the forecast from the surge (parameter intervals), the days after the origin with
+    noise-inclusive intervals, and the noise model."""
+    dates = pd.date_range(timeline.surge, timeline.horizon_end, freq="D")
+    full = cohort_forecast(BGBBActiveCurve(fit.model), baseline, installs.loc[timeline.surge:],
+                           scenario_installs(scenario, assumptions, timeline.horizon_days),
+                           dates, level, N_DRAWS, random_state)
+    ahead, noise = with_daily_noise(full, actual, timeline.peak_day + pd.Timedelta(days=1),
+                                    timeline.origin, level)
+    return full, ahead, noise
+
+
+def bgbb_scores(scores: pd.DataFrame, ahead: pd.DataFrame, actual: pd.Series,
+                scenario: str) -> pd.DataFrame:
+    """Out-of-sample scores (:func:`score_forecasts`) of the BG/BB cohort forecast with
+    its two intervals (parameters only; with the day-to-day noise) next to the sBG cohort
+    forecast of the same scenario and the default statistical forecaster (rows of
+    ``scores``)."""
+    param_only = ahead.assign(yhat_lower=ahead["param_lower"], yhat_upper=ahead["param_upper"])
+    ours = score_forecasts({f"{BGBB_LABEL} (parameters only)": param_only,
+                            BGBB_LABEL: ahead}, actual)
+    keep = scores[scores["forecast"].isin([scenario, "default (ARIMA)"])]
+    return pd.concat([keep, ours], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class BGBBForecastFindings:
+    """What the BG/BB forecast paragraph of notebook 02 states."""
+
+    params: dict
+    mape: dict
+    coverage: dict
+    noise_sd: float
+    noise_days: int
+    weekday_range: tuple[str, float, str, float]
+    best: str
+
+
+def bgbb_forecast_findings(fit: common.BGBBFit, table: pd.DataFrame,
+                           noise: Mapping) -> BGBBForecastFindings:
+    sc = table.set_index("forecast")
+    wk = pd.Series(noise["weekday"])
+    return BGBBForecastFindings(
+        params={k: float(v) for k, v in fit.model.params_.items()},
+        mape=sc["mape"].to_dict(), coverage=sc["coverage"].to_dict(),
+        noise_sd=float(noise["sd"]), noise_days=int(noise["days"]),
+        weekday_range=(wk.idxmin(), float(wk.min()), wk.idxmax(), float(wk.max())),
+        best=sc["mape"].idxmin())
+
+
+def bgbb_forecast_sentence(f: BGBBForecastFindings, scenario: str, level: float,
+                           labels: Mapping[str, str]) -> str:
+    """The paragraph under the BG/BB forecast table of notebook 02."""
+    p = f.params
+    lo_day, lo, hi_day, hi = f.weekday_range
+    name = labels.get(scenario, scenario)
+    return (
+        f"The BG/BB fitted to the **simulated** cohorts from the surge to the origin puts "
+        f"the mean daily dropout at {100 * p['gamma'] / (p['gamma'] + p['delta']):.1f} % and "
+        f"the mean activity of the living at {100 * p['alpha'] / (p['alpha'] + p['beta']):.0f} % "
+        f"of days. Its residuals before the origin ({f.noise_days} days) show a weekday "
+        f"pattern the model has not ({lo_day} {100 * lo:+.1f} % to {hi_day} {100 * hi:+.1f} %) "
+        f"and a day-to-day noise of {100 * f.noise_sd:.1f} % (standard deviation on the log "
+        f"scale). After the origin the BG/BB cohort forecast misses the simulated panel by "
+        f"{100 * f.mape[BGBB_LABEL]:.1f} % on average ({name}: "
+        f"{100 * f.mape[scenario]:.1f} %, default statistical forecaster: "
+        f"{100 * f.mape['default (ARIMA)']:.1f} %). Its {100 * level:.0f} % interval from the "
+        f"parameters alone covers {100 * f.coverage[BGBB_LABEL + ' (parameters only)']:.0f} % "
+        f"of the days; with the day-to-day noise added, "
+        f"{100 * f.coverage[BGBB_LABEL]:.0f} % (the sBG cohort forecast's: "
+        f"{100 * f.coverage[scenario]:.0f} %)."
+    )
+
+
 def after_origin(forecasts: Mapping[str, pd.DataFrame], origin) -> dict[str, pd.DataFrame]:
     """The days after ``origin`` of each forecast frame (``ds, ...``)."""
     origin = _ts(origin)
@@ -672,7 +832,7 @@ def scenario_shares(milestones: pd.DataFrame, totals: Mapping[str, Mapping]) -> 
 
 
 def _key(name: str) -> str:
-    return name.replace(" ", "_").replace("(", "").replace(")", "")
+    return name.replace(" ", "_").replace("(", "").replace(")", "").replace("/", "")
 
 
 def milestone_numbers(milestones: pd.DataFrame) -> list[dict]:

@@ -73,7 +73,15 @@ from analysis.data import cohorts, sources
 from analysis.data.events import EventLog
 from analysis.models import retention
 from analysis.notebooks import common
-from analysis.notebooks.common import axes_or_new, date_span, fmt_int, fmt_millions, fmt_pct
+from analysis.notebooks.common import (
+    BGBBFit,
+    axes_or_new,
+    date_span,
+    fit_bgbb,
+    fmt_int,
+    fmt_millions,
+    fmt_pct,
+)
 from analysis.simulation import users as simulate
 from analysis.simulation.panel import Panel
 
@@ -1217,48 +1225,6 @@ BGBB = "BG/BB"
 BGBB_COLOUR = "#9467bd"
 #: Parameter draws for the intervals of derived BG/BB quantities (fixed seed).
 BGBB_DRAWS, BGBB_SEED = 400, 20100601
-
-
-@dataclass(frozen=True, eq=False)
-class BGBBFit:
-    """A BG/BB fitted to the arrivals' activity up to ``end`` (``model`` None if the fit
-    failed; ``note`` says why, or names the warning of a fit that ended on a boundary)."""
-
-    model: object | None
-    patterns: pd.DataFrame
-    end: pd.Timestamp
-    note: str = ""
-
-    @property
-    def n_users(self) -> int:
-        return int(self.patterns["weights"].sum())
-
-
-def bgbb_patterns(events: pd.DataFrame, start, end, cohort_end) -> pd.DataFrame:
-    """Per-user ``(frequency, recency, n_periods)`` of the users born (first active) from
-    ``start`` to ``cohort_end``, over the days to ``end``, pooled into patterns
-    (:func:`analysis.data.activity.activity_patterns`, daily periods)."""
-    from analysis.data.activity import activity_patterns
-
-    pats = activity_patterns(events[["user_id", "event_date"]], "day",
-                             start=pd.Timestamp(start).date(), end=pd.Timestamp(end).date())
-    return pats[pats["birth"] <= pd.Timestamp(cohort_end)].reset_index(drop=True)
-
-
-def fit_bgbb(events: pd.DataFrame, start, end, cohort_end) -> BGBBFit:
-    """:class:`BGBBFit` of the users born in ``start .. cohort_end``, seen until ``end``."""
-    from analysis.models.bgbb import BetaGeometricBetaBinomial, BGBBFitError
-
-    pats = bgbb_patterns(events, start, end, cohort_end)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model = BetaGeometricBetaBinomial().fit(pats["frequency"], pats["recency"],
-                                                    pats["n_periods"], pats["weights"])
-        except (BGBBFitError, ValueError) as err:
-            return BGBBFit(None, pats, pd.Timestamp(end), f"fit failed: {err}")
-    note = "; ".join(dict.fromkeys(str(w.message).split("\n")[0] for w in caught))
-    return BGBBFit(model, pats, pd.Timestamp(end), note)
 
 
 def fit_bgbb_arrivals(arrivals: Arrivals) -> BGBBFit:

@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_bgbb.py --users 1e6,1e7 --repeats 3
+    python benchmarks/bench_bgbb.py --panel --users ""   # only the holdout on the panel
 
 For each size a Parquet log is simulated into a temporary directory (deleted at the end)
 from the BG/BB process itself: users are born uniformly over the first 28 days of a
@@ -84,14 +85,42 @@ def _time(fn, repeats: int):
     return statistics.median(times), times, out
 
 
+def panel_holdout(cohort_start="2025-01-13", cohort_end="2025-01-19", holdout_days=14):
+    """The BG/BB's holdout error against the curve families on the default SIMULATED panel
+    (params/01_retention.yaml's cohorts and holdout), with the fit times."""
+    from analysis.notebooks import retention as rr
+    from analysis.simulation.panel import Panel
+
+    panel = Panel.load(0.01, 20250119, "US")
+    arrivals = rr.arrival_cohorts(panel, cohort_start, cohort_end, "unbounded")
+    t0 = time.perf_counter()
+    compare = rr.compare_families(arrivals.events, arrivals.as_of, "unbounded", holdout_days)
+    curves_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    row = rr.bgbb_holdout(arrivals, holdout_days)
+    bgbb_s = time.perf_counter() - t0
+    table = rr.bgbb_compare(compare, row)
+    print(f"SIMULATED panel, cohorts {cohort_start}..{cohort_end} ({arrivals.n_users:,} panel "
+          f"users), holdout {holdout_days} days: fits before the cutoff, scored on the same "
+          f"{row['holdout_rows']} held-out (cohort, day) rows")
+    print(table[["n_params", "holdout_mae", "holdout_mape", "likelihood"]].round(3).to_string())
+    print(f"time: all curve families {curves_s:.1f} s; BG/BB (patterns + fit + scoring) "
+          f"{bgbb_s:.1f} s\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", default="1e6,1e7", help="comma-separated user counts")
     ap.add_argument("--repeats", type=int, default=3, help="runs per size up to 10^6 users")
     ap.add_argument("--repeats-large", type=int, default=1, help="runs per larger size")
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory limit (default 2GB)")
+    ap.add_argument("--panel", action="store_true",
+                    help="also score the BG/BB against the retention curves on the default "
+                         "SIMULATED panel (notebook 01's cohorts and holdout)")
     args = ap.parse_args(argv)
-    sizes = [int(float(s)) for s in args.users.split(",")]
+    if args.panel:
+        panel_holdout()
+    sizes = [int(float(s)) for s in args.users.split(",") if s]
     print("SIMULATED activity logs (BG/BB process, daily periods, 56-day window)")
     print(f"truth: {TRUTH}")
     with tempfile.TemporaryDirectory(prefix="bench_bgbb_") as tmp:

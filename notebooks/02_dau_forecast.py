@@ -54,12 +54,12 @@ time_format = None
 timezone = None
 table = None
 as_of = None
+engine = "duckdb"  # or "spark": source is then a Spark table or a path Spark reads
 
 # %%
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from analysis.data.events import read_event_log
 from analysis.notebooks import common
 from analysis.notebooks import dau_forecast as fr
 from analysis.notebooks.common import fmt_int, fmt_millions, md, md_table
@@ -72,10 +72,12 @@ res = Results("02_dau_forecast")
 observed = source != "simulated"
 if observed:
     # an OBSERVED log: the analyst's own events, checked and mapped to the engine's columns
-    log = read_event_log(source, user_column=user_column, time_column=time_column,
-                         market_column=market_column, install_column=install_column,
-                         time_format=time_format, timezone=timezone, table=table, as_of=as_of)
-    # its DAU by the cohort engine; origin, horizon and milestone days (fr.MILESTONES)
+    log = fr.read_observed_log(source, engine, user_column=user_column,
+                               time_column=time_column, market_column=market_column,
+                               install_column=install_column, time_format=time_format,
+                               timezone=timezone, table=table, as_of=as_of)
+    # its DAU by the cohort engine (DuckDB, or Spark with engine: spark); origin, horizon
+    # and milestone days (fr.MILESTONES)
     obs = fr.observed_dau(log, forecast_start, horizon_days,
                           market=market if market_column else None, as_of=as_of)
     res.table("source", common.source_table(log), "the observed log: files and SHA-256")
@@ -364,7 +366,7 @@ if not observed:
     res.number("bgbb_noise_sd", 100 * bg_noise["sd"],
                "day-to-day noise around the BG/BB forecast before the origin (log sd)",
                unit="percent")
-{fr.BGBB_LABEL: bg.note or "fitted without warnings"}
+    display({fr.BGBB_LABEL: bg.note or "fitted without warnings"})
 
 # %%
 #| label: tbl-fc-bgbb

@@ -131,3 +131,60 @@ def test_observed_report_renders(built):
                     "Rolling-origin backtest of the statistical forecasters on the whole "
                     "observed series"):
         assert caption in text
+
+
+def _spark_available() -> str | None:
+    """Why the Spark run cannot happen here, or None."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark not installed (pip install -e '.[spark]')"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime (apt-get install openjdk-17-jre-headless)"
+    return None
+
+
+@pytest.mark.slow
+def test_notebook_02_counts_the_log_on_spark_from_a_parameter_file(tmp_path):
+    """engine: spark in a parameter file: the same CDNOW log as Parquet, counted by Spark
+    in the notebook's kernel, gives the same daily active users, forecasts and scores as
+    engine: duckdb."""
+    if reason := _spark_available():
+        pytest.skip(reason)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = pd.read_csv(FULL)
+    log = tmp_path / "cdnow.parquet"
+    pq.write_table(pa.table({"customer": raw["customer_id"].astype("int64"),
+                             "day": pd.to_datetime(raw["date"].astype(str),
+                                                   format="%Y%m%d").dt.date}), log)
+    runs = {}
+    for engine in ("duckdb", "spark"):
+        (tmp_path / engine).mkdir()
+        run, out = _run(tmp_path / engine, "02_dau_forecast",
+                        f"source: {log}\nuser_column: customer\ntime_column: day\n"
+                        f"engine: {engine}\nforecast_start: 1998-01-01\nhorizon_days: 90\n")
+        assert run.returncode == 0, run.stderr[-3000:]
+        runs[engine] = json.loads((tmp_path / engine / "build" / "results"
+                                   / "02_dau_forecast.json").read_text())
+    duck, spark = runs["duckdb"], runs["spark"]
+    assert spark["tables"]["dau"] == duck["tables"]["dau"]
+    assert spark["tables"]["source"]["rows"][0]["sha256"] == "not computed (Spark source)"
+    assert {k: v["value"] for k, v in spark["numbers"].items()} == \
+        {k: v["value"] for k, v in duck["numbers"].items()}
+    counts = raw.drop_duplicates(["customer_id", "date"]).groupby("date").size()
+    dau = pd.DataFrame(spark["tables"]["dau"]["rows"])
+    assert int(dau["dau"].sum()) == int(counts.sum())
+
+
+def test_engine_spark_is_refused_without_an_observed_log_or_with_duckdb_only_options():
+    from pydantic import ValidationError
+
+    from analysis.pipeline.params import ForecastParams
+
+    with pytest.raises(ValidationError, match="engine 'spark' needs an observed log"):
+        ForecastParams(engine="spark")
+    with pytest.raises(ValidationError, match="time_format not supported with engine 'spark'"):
+        ForecastParams(engine="spark", source="events", time_format="%Y%m%d")
+    assert ForecastParams(engine="spark", source="events").engine == "spark"

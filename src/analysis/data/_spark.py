@@ -591,3 +591,32 @@ def cohort_table(
     if cohort_period != "day":
         out = out.rename(columns={"age_days": age_column(cohort_period)})
     return out
+
+
+def read_log(source, user_column: str = "user_id", time_column: str = "event_date",
+             market_column: str | None = None):
+    """An activity log in the session as a Spark DataFrame with the engine's column names.
+
+    ``source`` as for :func:`daily_active_users`; its columns ``user_column``,
+    ``time_column`` (DATE, TIMESTAMP or ISO date strings) and optional ``market_column``
+    are renamed ``user_id``, ``event_date`` and ``market`` (nothing is collected). Returns
+    ``(frame, where, summary)``: ``where`` names the source for messages, ``summary`` =
+    ``{"rows": ..., "first_day": date, "last_day": date}`` (one aggregation job).
+    Raises :class:`~analysis.data.cohorts.CohortInputError` naming a missing column.
+    """
+    F, _ = _pyspark()
+    spark = get_session()
+    need = [user_column, time_column] + ([market_column] if market_column else [])
+    src = _open(spark, source, need)
+    _check_columns(src, need)
+    cols = [F.col(user_column).alias("user_id"), F.col(time_column).alias("event_date")]
+    if market_column:
+        cols.append(F.col(market_column).alias("market"))
+    frame = src.df.select(*cols)
+    row = frame.agg(F.count(F.lit(1)).alias("rows"),
+                    F.min(F.to_date("event_date")).alias("first"),
+                    F.max(F.to_date("event_date")).alias("last")).collect()[0]
+    if not row["rows"]:
+        raise CohortInputError(f"the activity log{src.where} is empty")
+    return frame, src.where, {"rows": int(row["rows"]), "first_day": row["first"],
+                              "last_day": row["last"]}

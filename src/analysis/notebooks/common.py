@@ -295,6 +295,10 @@ def source_table(log) -> pd.DataFrame:
     """An observed log's files (:class:`analysis.data.events.EventLog`) with their
     SHA-256, rows and days (the results table ``source``; the provenance appendix lists
     it)."""
+    if log.kind == "spark":  # a table or path of a Spark session: rows stay in Spark
+        return pd.DataFrame({"path": list(log.paths), "sha256": "not computed (Spark source)",
+                             "kind": "spark", "table": "", "rows": log.n_rows,
+                             "first_day": str(log.first_day), "last_day": str(log.last_day)})
     return pd.DataFrame({"path": [relative(p) for p in log.paths],
                          "sha256": [log.sha256[p] for p in log.paths],
                          "kind": log.kind, "table": log.table or "",
@@ -304,6 +308,13 @@ def source_table(log) -> pd.DataFrame:
 
 def describe_source(log) -> str:
     """A sentence naming an observed log: file(s), checksum, rows, days, column mapping."""
+    if log.kind == "spark":
+        return (
+            f"The data are **observed**: the Spark source `{log.source}` (read in the Spark "
+            f"session, so no checksum is taken), {log.n_rows:,} rows from "
+            f"{log.first_day:%-d %B %Y} to {log.last_day:%-d %B %Y}, user column "
+            f"`{log.user_column}`, time column `{log.time_column}`; the daily active users "
+            "are counted by Spark.")
     files = (f"`{Path(log.paths[0]).name}`" if len(log.paths) == 1
              else f"{len(log.paths)} files (`{Path(log.paths[0]).name}`, ...)")
     return (

@@ -1433,6 +1433,66 @@ class ObservedDAU:
 MIN_HISTORY_DAYS = 28
 
 
+@dataclass(frozen=True, eq=False)
+class SparkLog:
+    """An observed log that lives in a Spark session (``engine: spark``): a catalog table
+    or a path Spark reads, with the engine's column names (``frame``, a Spark DataFrame;
+    :func:`analysis.data._spark.read_log`). Its rows stay in Spark: only the daily counts
+    reach the notebook, and no checksum is computed (``sha256`` says so)."""
+
+    source: str
+    frame: Any
+    where: str
+    user_column: str
+    time_column: str
+    market_column: str | None
+    n_rows: int
+    first_day: Any
+    last_day: Any
+    kind: str = "spark"
+    table: str | None = None
+    time_format: str | None = None
+    timezone: str | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.source,)
+
+    @property
+    def sha256(self) -> dict:
+        return {self.source: "not computed (Spark source)"}
+
+
+def spark_log(source: str, user_column: str = "user_id", time_column: str = "event_date",
+              market_column: str | None = None) -> SparkLog:
+    """:class:`SparkLog` of ``source`` in the session ``SparkSession.builder.getOrCreate()``
+    gives (so a user's cluster settings apply)."""
+    from analysis.data import _spark
+
+    frame, where, summary = _spark.read_log(source, user_column, time_column, market_column)
+    return SparkLog(source=source, frame=frame, where=where, user_column=user_column,
+                    time_column=time_column, market_column=market_column,
+                    n_rows=summary["rows"], first_day=summary["first_day"],
+                    last_day=summary["last_day"])
+
+
+def read_observed_log(source: str, engine: str = "duckdb", **mapping):
+    """The observed log of notebook 02: :func:`analysis.data.events.read_event_log` for
+    ``engine='duckdb'``, :func:`spark_log` for ``'spark'`` (``mapping``: the column
+    parameters; those Spark does not take must be None, as the parameter schema checks)."""
+    if engine == "spark":
+        extra = {k: v for k, v in mapping.items()
+                 if k not in ("user_column", "time_column", "market_column", "as_of")
+                 and v is not None}
+        if extra:
+            raise ValueError(f"{', '.join(extra)} not supported with engine 'spark'")
+        return spark_log(source, mapping.get("user_column", "user_id"),
+                         mapping.get("time_column", "event_date"), mapping.get("market_column"))
+    from analysis.data.events import read_event_log
+
+    return read_event_log(source, **mapping)
+
+
 def observed_dau(log: EventLog, forecast_start, horizon_days: int, *,
                  market: str | None = None, as_of=None,
                  milestones: Sequence[int] = MILESTONES) -> ObservedDAU:
@@ -1446,7 +1506,11 @@ def observed_dau(log: EventLog, forecast_start, horizon_days: int, *,
     """
     if market is not None and not log.market_column:
         raise ValueError(f"market {market!r}: the log has no market_column{log.where}")
-    dau = cohorts.daily_active_users(log, by_market=market is not None, as_of=as_of)
+    if isinstance(log, SparkLog):
+        dau = cohorts.daily_active_users(log.frame, by_market=market is not None, as_of=as_of,
+                                         engine="spark")
+    else:
+        dau = cohorts.daily_active_users(log, by_market=market is not None, as_of=as_of)
     if market is not None:
         known = sorted(dau["market"].unique())
         if market not in known:

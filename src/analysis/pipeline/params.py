@@ -202,6 +202,25 @@ class ForecastParams(PanelParams, LogParams):
     horizon_days: int = Field(180, ge=1, le=730, description="days forecast")
     scenario: Literal["fading", "renewed_shock", "no_influx"] = "fading"
     interval_level: float = Field(0.8, gt=0, lt=1, description="prediction interval level")
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="engine counting an observed log's DAU: 'spark' reads source "
+        "as a table of the Spark session's catalog or a Parquet/CSV path Spark reads")
+
+    @model_validator(mode="after")
+    def _spark_source(self):
+        if self.engine == "spark":
+            if not self.observed:
+                raise ValueError("engine 'spark' needs an observed log: set source to a "
+                                 "Spark table name or a path Spark can read")
+            unsupported = [k for k in ("install_column", "time_format", "timezone", "table")
+                           if getattr(self, k) is not None]
+            if unsupported:
+                raise ValueError(
+                    f"{', '.join(unsupported)} not supported with engine 'spark': give the "
+                    "table a DATE or TIMESTAMP time column (a view in the Spark catalog "
+                    "can cast it) and map the columns with user_column, time_column and "
+                    "market_column")
+        return self
 
 
 class AdoptionParams(NotebookParams):

@@ -164,6 +164,10 @@ def main() -> None:
                     help="spinning processes during the fresh-process timings")
     ap.add_argument("--cache", type=Path, help="directory keeping the peers' results")
     ap.add_argument("--csv", type=Path, help="write every (series, model) row to this CSV")
+    ap.add_argument("--timing-sf", nargs="*", default=["sf MSTL(7, 365)"],
+                    help="statsforecast runners timed in fresh processes with --timing-only")
+    ap.add_argument("--timing-only", metavar="RULE",
+                    help="only the fresh-process timings, of RULE against the peers")
     args = ap.parse_args()
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
@@ -180,6 +184,10 @@ def main() -> None:
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')!r} (not set by this "
           f"script); package BLAS limit ${F.BLAS_THREADS_ENV}="
           f"{os.environ.get(F.BLAS_THREADS_ENV)!r} (unset = 1 thread inside the fits)")
+
+    if args.timing_only:
+        return fresh_processes(args, args.timing_only, prophet_run is not None,
+                               [n for n in args.timing_sf if n in sf_runs])
 
     # warm-up (imports, numba, caches) on a short series, not timed
     wu = series[0].load()
@@ -303,9 +311,15 @@ def main() -> None:
         table.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
 
-    # ---------------------------------------------------------------- fresh processes
     if args.no_timing:
         return
+    best_counts = sm["best_sf"].value_counts()
+    fresh_processes(args, chosen_all, prophet_run is not None,
+                    [n for n in best_counts.index[:2] if n])
+
+
+def fresh_processes(args: argparse.Namespace, rule: str, prophet: bool, sf: list[str]) -> None:
+    """Whole-process and warm times in fresh processes (``_forecast_timed.py``)."""
     print(f"\n=== fresh processes (median of {args.timing_repeats}; Peyton Manning, fit + "
           f"11-cutoff cross-validation; default environment; {args.busy} spinning "
           f"processes; load average {os.getloadavg()[0]:.2f}) ===")
@@ -314,16 +328,13 @@ def main() -> None:
     for p in spinners:
         p.start()
     try:
-        cases = {f"package {chosen_all}": ["ours", chosen_all]}
-        if chosen_all != "arima111_w730":
+        cases = {f"package {rule}": ["ours", rule]}
+        if rule != "arima111_w730":
             cases["package arima111_w730 (former default)"] = ["ours", "arima111_w730"]
-        if prophet_run is not None:
+        if prophet:
             cases["Prophet"] = ["prophet"]
-        if sf_runs:
-            best_counts = sm["best_sf"].value_counts()
-            for name in best_counts.index[:2]:
-                if name:
-                    cases[name] = ["sf", name]
+        for name in sf:
+            cases[name] = ["sf", name]
         res = {}
         for label, cmd in cases.items():
             reps = args.timing_repeats if cmd[0] != "sf" else 1

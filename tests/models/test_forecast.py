@@ -347,11 +347,14 @@ def test_design_ahead_equals_statsmodels_out_of_sample():
     assert np.allclose(long["yhat"].iloc[:n_ahead], m.predict(n_ahead)["yhat"])
 
 
-def test_default_forecaster_is_arima_and_follows_level():
+def test_default_forecaster_is_the_chosen_rule_and_follows_level():
     m = F.default_forecaster()
-    assert isinstance(m, F.ARIMAForecaster) and m.order == (1, 1, 1)
-    assert F.default_forecaster(log=False).log is False
+    assert repr(m) == repr(F.make_candidate(F.DEFAULT_RULE))
+    base = F.DEFAULT_RULE.removesuffix("+cal")
+    assert base in F.CANDIDATES or base == "auto"
     df, weekly = synthetic_log_series(n=400, sigma=0.03, trend=0.0)
+    no_log = F.default_forecaster(log=False).fit(df)
+    assert getattr(no_log, "model_", no_log).log is False
     fc = m.fit(df).predict(14)
     assert np.all(np.isfinite(fc[["yhat", "yhat_lower", "yhat_upper"]].to_numpy()))
     truth = np.exp(3.0 + weekly[fc["ds"].dt.day_of_week.to_numpy()])
@@ -407,7 +410,8 @@ def test_gaps_and_unsorted_dates_are_handled():
     df, _ = synthetic_log_series(n=300)
     holes = df.drop(index=list(range(100, 130)) + [250, 251])  # a month and two days missing
     m = F.default_forecaster().fit(holes)
-    assert len(m.history_) == 300 and m.history_.isna().sum() == 32
+    fitted = getattr(m, "model_", m)  # the model the default rule chose and fitted
+    assert len(fitted.history_) == 300 and fitted.history_.isna().sum() == 32
     fc = m.predict(30)
     assert np.isfinite(fc[["yhat", "yhat_lower", "yhat_upper"]].to_numpy()).all()
     shuffled = holes.sample(frac=1.0, random_state=1)

@@ -73,18 +73,29 @@ Input handling (all models)
 * intervals always contain ``yhat`` (a bound on the wrong side of the point forecast,
   possible with skewed empirical residuals, is clipped to it).
 
-Choice of the default, by backtest
-----------------------------------
-``default_forecaster()`` returns ``ARIMAForecaster(order=(1, 1, 1))``: weekly dummies,
-yearly Fourier order 10 (when >= 2 years of history), no trend, log scale, ARIMA(1,1,1)
-errors fitted to the last 730 days, empirical 80 % intervals. It was chosen by
-``benchmarks/bench_forecast.py`` with this rule, on Prophet's Peyton Manning example
-with Prophet's protocol (initial 730 days, period 180 days, horizon 365 days, 11
-cutoffs): among the candidates whose 80 % interval coverage lies in 0.75-0.85, the
-lowest mean of the four bucket MAPEs, where candidates within 1 % of the best count as
-tied (the optimiser's stopping tolerance alone moves bucket MAPEs by about 1-2 %); then
-coverage closest to 0.80; then speed. The script prints the winner. (Under a strict
-lowest-MAPE rule the 365-day window would win, 0.0493 against 0.0496.) The likelihood
+Choice of the default, by leave-one-series-out
+----------------------------------------------
+``default_forecaster()`` builds the rule ``DEFAULT_RULE`` = ``"auto+cal"``: for each
+history, inner rolling-origin cross-validation on that history only (3 cutoffs, horizon
+up to 365 days) picks one of ``AUTO_CANDIDATES`` (ARIMA(1,1,1) errors on weekly dummies
++ yearly Fourier terms with 730- or 365-day windows, regression in differences with or
+without drift, a linear trend, damped ETS) and calibrates its 80 % interval width by
+the same inner errors (split-conformal quantile; ``_InnerCVForecaster``). A history too
+short for an inner cutoff (under about 8 months) gets ARIMA(1,1,1), 730-day window,
+uncalibrated: the former default. The rule was chosen by
+``benchmarks/bench_forecast.py`` on eight real daily series (``benchmarks/_series.py``):
+lowest geometric mean of the mean bucket MAPE among the rules with mean coverage in
+0.75-0.85, 1 % counting as a tie (``auto+cal`` 0.1489, ``arima111_w730+cal`` 0.1496,
+``arima111_w365+cal`` 0.1500 were tied), then coverage closest to 0.80, then speed
+(``select_rule``). For each series the benchmark reports the rule chosen on the other
+seven (``leave_one_series_out``: ``auto+cal`` for seven, ``arima111_w730+cal`` for one).
+It costs speed: about 19 fits per forecast instead of one, so a backtest is slower than
+Prophet's (see the benchmark's output); ``make_candidate("arima111_w730")`` is the
+former, fast default.
+
+The former default (ARIMA(1,1,1), 730-day window, uncalibrated) had been chosen on
+Prophet's Peyton Manning example alone, with Prophet's protocol (initial 730 days,
+period 180 days, horizon 365 days, 11 cutoffs) and the same rule. The likelihood
 fits stop at scipy's ``factr=1e10`` (see ``_LBFGS_FACTR``). Figures from one run
 (Prophet 1.5.0, default settings; wall time = median of 3 interleaved repeats of "fit
 on the whole series + cross-validation"; 2 shared cores; BLAS single-threaded):
@@ -954,7 +965,7 @@ AUTO_CANDIDATES: tuple[str, ...] = tuple(CANDIDATES)
 #: the suffix ``"+cal"``: the interval width calibrated by inner cross-validation, see
 #: :class:`_InnerCVForecaster`; or ``"auto+cal"``: the rule itself chosen per series by
 #: inner cross-validation). Chosen by leave-one-series-out; see the module docstring.
-DEFAULT_RULE = "arima111_w730"
+DEFAULT_RULE = "auto+cal"
 
 
 def make_candidate(name: str, **overrides: Any) -> Any:

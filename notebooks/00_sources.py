@@ -83,14 +83,14 @@ md(
 
 # %%
 #| label: fig-timeline
-#| fig-cap: "RedNote US daily active users as estimated by each provider (log scale), with app-store ranks and ad-placement dates as dashed lines; the star is the peak implied by the reference provider (its 18 February level divided by its share of the peak), placed on its published peak day. Published estimates, not simulated."
+#| fig-cap: "RedNote US daily active users as estimated by each provider (log scale), with app-store ranks and ad-placement dates as dashed lines; the bar with a star is the peak implied by the reference provider (its 18 February level divided by its share of the peak, both hedged: the bar spans what their rounding allows), placed on its published peak day. Published estimates, not simulated."
 timeline = sources.episode_timeline(metrics, entity, market, episode_start, episode_end)
 res.table("timeline", timeline)
 peak = sources.implied_peak_dau(metrics, entity, market, reference_provider)
 peak_day = sources.peak_day(metrics, entity, market, reference_provider)
 fig, ax = plt.subplots(figsize=(8, 4.8))
 helpers.plot_timeline(timeline, ax=ax, derived=[
-    (peak_day, peak["implied_peak"], reference_provider,
+    (peak_day, peak["implied_peak_low"], peak["implied_peak_high"], reference_provider,
      f"{reference_provider} implied peak (level / share of peak)")])
 plt.show()
 
@@ -105,35 +105,60 @@ md_table(timeline[["id", "period_start", "metric", "value", "unit", "qualifier",
 
 # %%
 #| label: tbl-provider-gap
-#| tbl-cap: "Each DAU figure of the other provider against the peak implied by the reference provider (its post-peak level divided by its share of the peak)."
-res.number("implied_peak_dau", peak["implied_peak"],
-           f"{reference_provider} peak implied by level / share of peak", unit="users")
-gap = res.table("provider_gap", sources.provider_disagreement(
-    metrics, entity, market, reference_provider, other_provider, surge_start))
-md_table(gap, floatfmt=",.2f")
+#| tbl-cap: "Each DAU figure of the other provider against what the reference provider says of the same day, both as the range their hedges allow (约, about: ± half the rounding step; under: an upper bound), two significant figures. On its peak day the reference's level is its implied peak (post-peak level / share of the peak); on other surge days it is only known to be at most that peak, which bounds the ratio from below. Figures before the surge are organic levels, not compared."
+for name, key, what in (("implied_peak_dau", "implied_peak", "central value"),
+                        ("implied_peak_dau_low", "implied_peak_low", "lower end"),
+                        ("implied_peak_dau_high", "implied_peak_high", "upper end")):
+    res.number(name, peak[key], f"{reference_provider} peak implied by level / share of "
+               f"peak, {what} of the range the hedges allow", unit="users")
+gap = sources.provider_disagreement(metrics, entity, market, reference_provider,
+                                   other_provider, surge_start)
+res.table("provider_gap", common.for_results(gap))
+md_table(helpers.display_provider_gap(gap, other_provider, reference_provider))
 
 # %%
 #| label: fig-provider-gap
-#| fig-cap: "The other provider's DAU figures as multiples of the reference provider's implied peak (log scale; grey: before the surge)."
+#| fig-cap: "The other provider's surge DAU figures over the reference provider's DAU on the same day (log scale): a bar where both are known as intervals (the reference's peak day), an arrow from the lower bound where the reference is only known to be at most its peak."
 fig, ax = plt.subplots(figsize=(8, 4))
 helpers.plot_provider_gap(gap, other_provider, reference_provider, ax=ax)
 plt.show()
 
 # %%
 #| label: txt-provider-gap
-extremes = helpers.surge_gap_extremes(gap)
-largest, closest = extremes["largest"], extremes["closest"]
-res.number("max_gap_ratio", largest["ratio"], "largest other/reference ratio in the surge")
-res.number("closest_gap_percent", closest["difference_percent"],
-           "difference of the closest surge figure", unit="percent")
+g = helpers.gap_findings(gap, peak)
+same, bounded = g["same_day"], g["bounded"]
+for r in same.itertuples():
+    res.number(f"same_day_ratio_low_{r.id}", r.ratio_low, f"{other_provider}/{reference_provider} "
+               f"on {r.date.date()}, lower end")
+    res.number(f"same_day_ratio_high_{r.id}", r.ratio_high, f"{other_provider}/"
+               f"{reference_provider} on {r.date.date()}, upper end")
+for r in bounded.itertuples():
+    res.number(f"ratio_at_least_{r.id}", r.ratio_low, f"{other_provider}/{reference_provider} "
+               f"on {r.date.date()}, lower bound")
+bounds = [f"{common.sig(r.ratio_low)}× {reference_provider}'s on {r.date:%-d %B} "
+          f"({common.millions(r[f'{other_provider} DAU'], 3)}, {r.id})"
+          for _, r in bounded.iterrows()]
 md(
     f"{reference_provider} puts US DAU at about {fmt_millions(peak['level'])} on "
-    f"{peak['date']:%d %B %Y}, {peak['share_percent']:.0f} % of the peak, which implies a "
-    f"peak of about **{fmt_millions(peak['implied_peak'])}**. {other_provider}'s closest "
-    f"surge figure ({fmt_millions(closest[f'{other_provider} DAU'])} on "
-    f"{closest['date']:%d %B}) differs from it by **{closest['difference_percent']:+.0f} %**, "
-    f"while its largest ({fmt_millions(largest[f'{other_provider} DAU'])} on "
-    f"{largest['date']:%d %B}) is **{largest['ratio']:.1f}×** the implied peak."
+    f"{peak['date']:%-d %B %Y} and at about {peak['share_percent']:.0f} % of the peak on "
+    f"{peak_day:%-d %B}. Under the rounding those hedges allow "
+    f"({common.interval_millions(peak['level_low'], peak['level_high'])}, "
+    f"{peak['share_low']:g}–{peak['share_high']:g} %) the peak lies in "
+    f"**{common.interval_millions(peak['implied_peak_low'], peak['implied_peak_high'])}**: a "
+    f"quotient computed here, not a published figure. "
+    + " ".join(
+        f"On the same day, {peak_day:%-d %B}, {other_provider}'s "
+        f"{common.millions(r[f'{other_provider} DAU'], 3)} ({r.id}) is "
+        f"**{common.interval_text(r.ratio_low, r.ratio_high, common.sig, '×')}** that"
+        + (": on the one day both can be compared, the providers disagree by that factor."
+           if r.ratio_low > 1 or r.ratio_high < 1 else
+           ", a range that includes agreement.")
+        for _, r in same.iterrows())
+    + (f" On the other surge days {reference_provider} publishes no level, only that DAU was "
+       f"at most its peak, so {other_provider}'s figures are at least "
+       + (", ".join(bounds[:-1]) + " and " + bounds[-1] if len(bounds) > 1 else bounds[0])
+       + f" (lower bounds only: {reference_provider}'s level on those days is not published)."
+       if bounds else "")
 )
 
 # %%

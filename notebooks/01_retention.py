@@ -383,7 +383,7 @@ if bg_ok:
                "share of the arrivals alive the day after the window (BG/BB)", unit="percent")
     res.number(f"bgbb_alive_day{h_max}", 100 * bg_alive["share"].iloc[-1],
                f"share of the arrivals alive at day {h_max} (BG/BB)", unit="percent")
-{rr.BGBB: bg.note or "fitted without warnings"}
+display({rr.BGBB: bg.note or "fitted without warnings"})
 
 # %%
 #| label: tbl-ret-bgbb-compare
@@ -469,8 +469,8 @@ if not observed:
         f"(Sensor Tower: about {fmt_millions(d.published_level)}), "
         f"**{100 * d.panel_share:.1f} %** of its peak on {d.panel_peak_day:%-d %B} (Sensor "
         f"Tower: about {d.published_share_percent:.0f} % of the peak on "
-        f"{d.published_peak_day:%-d %B}, which implies a peak of about "
-        f"{fmt_millions(d.published_implied_peak)}; the panel's is "
+        f"{d.published_peak_day:%-d %B}, which implies a peak of "
+        f"{common.interval_millions(*d.published_implied_peak_range)}; the panel's is "
         f"{fmt_millions(d.panel_peak, 2)}). {d.n_within} of the {d.n_checked} published "
         f"figures the simulation is calibrated to are matched within their tolerance by the "
         f"sampled panel, not only by the model's expectation."

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,7 +43,10 @@ def test_loads_with_typed_columns(metrics):
     assert len(metrics) >= 50
     assert pd.api.types.is_datetime64_any_dtype(metrics["period_start"])
     assert pd.api.types.is_float_dtype(metrics["value"])
-    assert list(metrics.columns) == list(sources.COLUMNS)
+    expected = list(sources.COLUMNS)
+    at = expected.index("value") + 1
+    expected[at:at] = ["value_low", "value_high"]  # derived: hedges as intervals
+    assert list(metrics.columns) == expected
 
 
 def test_missing_column_is_named(raw_rows, tmp_path):
@@ -299,13 +303,55 @@ def test_implied_peak_from_sensor_tower(metrics):
     assert sources.peak_day(metrics) == pd.Timestamp("2025-01-19")
 
 
-def test_provider_disagreement_ratios(metrics):
-    """Similarweb's 3.4 M on 13 Jan (Reuters, 16 Jan 2025) against the 3.0 M implied peak."""
-    gap = sources.provider_disagreement(metrics)
-    row = gap[gap["date"] == pd.Timestamp("2025-01-13")].iloc[0]
-    assert row["ratio"] == pytest.approx(3.4e6 / 3.0e6)
-    assert row["phase"] == "surge"
-    assert set(gap.loc[gap["date"] < pd.Timestamp("2025-01-13"), "phase"]) == {"pre-surge"}
+def test_provider_disagreement_is_like_for_like_with_intervals(metrics):
+    """Sensor Tower (seed 000): about 0.9 M on 18 Feb = about 30 % of the 19 Jan peak, so
+    the peak is 0.85-0.95 M over 27.5-32.5 %. Similarweb: 3.4 M on 13 Jan (Reuters,
+    about) and 32.5 M on 19 Jan (its blog) (press_figures.md). Only 19 Jan is the same
+    day; on 13 Jan Sensor Tower is only known to be at most its peak."""
+    gap = sources.provider_disagreement(metrics).set_index("date")
+    lo_peak, hi_peak = 850_000 / 0.325, 950_000 / 0.275
+    same = gap.loc[pd.Timestamp("2025-01-19")]
+    assert same["comparison"].startswith("same day")
+    assert same["ratio_low"] == pytest.approx(32.5e6 / hi_peak)
+    assert same["ratio_high"] == pytest.approx(32.5e6 / lo_peak)
+    jan13 = gap.loc[pd.Timestamp("2025-01-13")]
+    assert jan13["Similarweb low"] == pytest.approx(3.35e6)
+    assert jan13["ratio_low"] == pytest.approx(3.35e6 / hi_peak)
+    assert np.isnan(jan13["ratio_high"])  # no upper bound: no Sensor Tower level that day
+    assert set(gap.loc[gap.index < pd.Timestamp("2025-01-13"), "phase"]) == {"pre-surge"}
+    assert gap.loc[gap["phase"] == "pre-surge", "ratio_low"].isna().all()
+
+
+@pytest.mark.parametrize(("value", "qualifier", "unit", "want"), [
+    (900_000, "approximate", "users", (850_000, 950_000)),   # 约90万 -> 85-95万 (issue 13)
+    (30, "approximate", "percent", (27.5, 32.5)),            # 30%左右 -> 27.5-32.5 %
+    (3_400_000, "approximate", "users", (3_350_000, 3_450_000)),
+    (8.1, "estimate", "multiple", (8.05, 8.15)),
+    (17, "approximate", "percent", (16.5, 17.5)),
+    (700_000, "at_most", "users", (np.nan, 700_000)),         # 不足 / under: upper bound
+    (20, "at_least", "multiple", (20, np.nan)),               # 超过 / more than: lower bound
+    (97_810_000, "exact", "users", (97_810_000, 97_810_000)),
+])
+def test_hedges_become_intervals(value, qualifier, unit, want):
+    got = sources.value_interval(value, qualifier, unit)
+    np.testing.assert_allclose(got, want)
+
+
+def test_loaded_rows_carry_their_interval(metrics):
+    assert list(metrics.columns[metrics.columns.get_loc("value"):][:3]) == \
+        ["value", "value_low", "value_high"]
+    exact = metrics[metrics["qualifier"] == "exact"]
+    assert (exact["value_low"] == exact["value"]).all()
+    assert (exact["value_high"] == exact["value"]).all()
+    # (an approximate zero, "几乎停滞" = almost halted, has no rounding step: it stays 0)
+    hedged = metrics[metrics["qualifier"].isin(sources.HEDGED) & (metrics["value"] != 0)]
+    assert ((hedged["value_low"] < hedged["value"])
+            & (hedged["value"] < hedged["value_high"])).all()
+    assert metrics.loc[metrics["qualifier"] == "at_least", "value_high"].isna().all()
+    assert metrics.loc[metrics["qualifier"] == "at_most", "value_low"].isna().all()
+    peak = sources.implied_peak_dau(metrics)
+    assert (peak["implied_peak_low"], peak["implied_peak_high"]) == pytest.approx(
+        (850_000 / 0.325, 950_000 / 0.275))
 
 
 def test_timeline_is_sorted_and_classified(metrics):

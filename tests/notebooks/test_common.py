@@ -26,3 +26,15 @@ def test_md_table_keeps_decimals_when_any_value_has_them_and_blanks_missing_coun
     assert "2.0" in text and "2.5" in text
     assert text.splitlines()[2].endswith("|      10 |")
     assert "nan" not in text
+
+
+def test_interval_texts_carry_the_precision_the_sources_support():
+    from analysis.notebooks.common import interval_millions, interval_text, sig
+
+    assert interval_millions(850_000 / 0.325, 950_000 / 0.275) == "2.6–3.5 M"
+    assert interval_millions(3.35e6, 3.45e6, 3) == "3.35–3.45 M"
+    assert interval_millions(32.5e6, 32.5e6, 3) == "32.5 M"
+    assert interval_millions(np.nan, 7e5) == "≤ 0.7 M"
+    assert interval_text(0.9697, np.nan, sig, "×") == "≥ 0.97×"
+    assert interval_text(np.nan, np.nan) == "—"
+    assert sig(12.426) == "12" and sig(9.4079) == "9.4"

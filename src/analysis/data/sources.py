@@ -399,7 +399,70 @@ def load_published_metrics(path: str | Path | None = None) -> pd.DataFrame:
         raise DataValidationError(path, _order(problems, list(raw.columns)))
     df = df.assign(period_start=_iso_dates(df["period_start"]),
                    period_end=_iso_dates(df["period_end"]))
-    return df.loc[:, list(COLUMNS)].reset_index(drop=True)
+    df = df.loc[:, list(COLUMNS)].reset_index(drop=True)
+    return with_intervals(df)
+
+
+# --- Hedges as intervals ----------------------------------------------------------------
+
+#: Qualifiers whose value is a hedged point: an interval around it (:func:`value_interval`).
+HEDGED = ("approximate", "estimate", "forecast")
+
+
+def rounding_step(value: float, unit: str = "") -> float:
+    """The rounding unit a printed figure implies: the place of its last non-zero digit
+    (900,000 -> 100,000; 3.4 -> 0.1; 8.15 -> 0.01), except that a percentage whose last
+    non-zero digit is in the tens (10, 20, 30 ... %) is taken as rounded to the nearest 5
+    points (shares are commonly quoted in steps of 5: "30 % or so" covers 28 and 32).
+    Zero has no rounding step (0): an approximate zero ("almost halted") stays a point."""
+    if value == 0 or not np.isfinite(value):
+        return 0.0
+    text = np.format_float_positional(abs(float(value)), trim="-")
+    whole, _, frac = text.partition(".")
+    if frac:
+        step = 10.0 ** -len(frac)
+    else:
+        step = 10.0 ** (len(whole) - len(whole.rstrip("0")))
+    if unit == "percent" and not frac and step == 10.0:
+        step = 5.0
+    return step
+
+
+def value_interval(value: float, qualifier: str, unit: str = "") -> tuple[float, float]:
+    """``(value_low, value_high)`` of a published figure, by its qualifier.
+
+    - ``exact``, ``ratio``, ``rank``: the figure itself (``low == high``);
+    - ``approximate``, ``estimate``, ``forecast`` (约, 左右, 近, 估计, 有望): the figure
+      +- half its rounding step (:func:`rounding_step`): 约90万 -> 85-95万, 30%左右 ->
+      27.5-32.5 %, about 3.4 M -> 3.35-3.45 M;
+    - ``at_least`` (超过, 突破, 多, more than): a lower bound, ``high`` = NaN (none stated);
+    - ``at_most`` (不足, 不到, 最高, under): an upper bound, ``low`` = NaN.
+
+    Anything derived from such figures (a quotient, a growth rate) is an interval too:
+    compute it from these bounds (e.g. :func:`implied_peak_dau`).
+    """
+    v = float(value)
+    if qualifier in HEDGED:
+        half = rounding_step(v, unit) / 2
+        return v - half, v + half
+    if qualifier == "at_least":
+        return v, float("nan")
+    if qualifier == "at_most":
+        return float("nan"), v
+    return v, v
+
+
+def with_intervals(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``value_low`` and ``value_high`` (:func:`value_interval`) after
+    ``value``: the range each figure stands for under the documented rule
+    (``data/raw/README.md``, "Hedges as intervals")."""
+    bounds = [value_interval(v, q, u) for v, q, u in
+              zip(df["value"], df["qualifier"], df["unit"], strict=True)]
+    out = df.copy()
+    at = list(out.columns).index("value") + 1
+    out.insert(at, "value_low", [b[0] for b in bounds])
+    out.insert(at + 1, "value_high", [b[1] for b in bounds])
+    return out
 
 
 # --- What the figures say ---------------------------------------------------------------
@@ -468,17 +531,27 @@ def implied_peak_dau(df: pd.DataFrame, entity: str = "RedNote", market: str = "U
     """The peak DAU implied by a provider's post-peak level and its share of the peak.
 
     Sensor Tower publishes no peak value, only that on 18 February DAU was about 0.9 M,
-    about 30 % of the 19 January peak; the implied peak is 0.9 M / 0.30.
+    about 30 % of the 19 January peak; the implied peak is 0.9 M / 0.30. Both figures are
+    hedged (约90万, 30%左右), so the peak is the interval ``implied_peak_low ..
+    implied_peak_high`` (85-95万 over 27.5-32.5 %: about 2.6-3.5 M); ``implied_peak`` is
+    its central value, not a published figure.
     """
     share = _one(df, entity=entity, market=market, provider=provider,
                  metric="dau_share_of_peak")
     level = _one(df, entity=entity, market=market, provider=provider, metric="dau",
                  period_start=share["period_start"])
+    lo_level, hi_level = value_interval(level["value"], level["qualifier"], level["unit"])
+    lo_share, hi_share = value_interval(share["value"], share["qualifier"], share["unit"])
     return {
         "date": level["period_start"],
         "level": float(level["value"]),
         "share_percent": float(share["value"]),
         "implied_peak": float(level["value"]) / (float(share["value"]) / 100.0),
+        # the quotient of two hedged figures is an interval: low level / high share ...
+        "implied_peak_low": lo_level / (hi_share / 100.0),
+        "implied_peak_high": hi_level / (lo_share / 100.0),
+        "level_low": lo_level, "level_high": hi_level,
+        "share_low": lo_share, "share_high": hi_share,
         "ids": [level["id"], share["id"]],
     }
 
@@ -498,27 +571,44 @@ def provider_disagreement(
     other: str = "Similarweb",
     surge_start: str | pd.Timestamp = "2025-01-13",
 ) -> pd.DataFrame:
-    """How far one provider's DAU figures sit from another's, figure by figure.
+    """How far one provider's DAU figures sit from another's, like for like.
 
-    The reference provider's level is its implied peak (:func:`implied_peak_dau`); each
-    DAU figure of the other provider dated within the surge (on or after the first
-    reference-provider date minus 10 days) is set against it as a ratio and a
-    percentage difference. Figures dated before ``surge_start`` (the app-store surge
-    began on 13 January 2025) are organic baselines, not surge levels; the ``phase``
-    column says which is which.
+    Each DAU figure of ``other`` is compared with what ``reference`` says of the *same
+    day*, both as intervals (:func:`value_interval`). The reference publishes no level on
+    most days: on its peak day it is the implied peak (:func:`implied_peak_dau`, itself
+    an interval); on any other day of the surge only that it is at most the peak, which
+    bounds the ratio from below. So the ratio ``other / reference`` is an interval
+    ``ratio_low .. ratio_high`` (NaN: no bound on that side) and ``comparison`` says which
+    case holds. Figures dated before ``surge_start`` (the app-store surge began on 13
+    January 2025) are organic baselines, not surge levels (``phase``); the reference's
+    peak does not bound them usefully and they get no ratio.
+
+    Returns ``id, date, <other> DAU, <other> low, <other> high, qualifier, <reference> low,
+    <reference> high, comparison, ratio_low, ratio_high, phase``.
     """
     peak = implied_peak_dau(df, entity, market, reference)
+    top = peak_day(df, entity, market, reference)
     rows = df[(df["entity"] == entity) & (df["market"] == market)
               & (df["provider"] == other) & (df["metric"] == "dau")
               & (df["unit"] == "users")].sort_values("period_start")
-    out = pd.DataFrame({
-        "id": rows["id"].to_numpy(),
-        "date": rows["period_start"].to_numpy(),
-        f"{other} DAU": rows["value"].to_numpy(),
-        "qualifier": rows["qualifier"].to_numpy(),
-    })
-    out[f"{reference} implied peak"] = peak["implied_peak"]
-    out["ratio"] = out[f"{other} DAU"] / peak["implied_peak"]
-    out["difference_percent"] = 100.0 * (out["ratio"] - 1.0)
-    out["phase"] = np.where(out["date"] >= pd.Timestamp(surge_start), "surge", "pre-surge")
-    return out
+    out = []
+    for r in rows.itertuples(index=False):
+        lo, hi = value_interval(r.value, r.qualifier, r.unit)
+        phase = "surge" if r.period_start >= pd.Timestamp(surge_start) else "pre-surge"
+        if phase == "pre-surge":
+            ref_lo = ref_hi = ratio_lo = ratio_hi = np.nan
+            comparison = "before the surge: not compared"
+        elif r.period_start == top:
+            ref_lo, ref_hi = peak["implied_peak_low"], peak["implied_peak_high"]
+            ratio_lo, ratio_hi = lo / ref_hi, hi / ref_lo
+            comparison = "same day: the reference's implied peak"
+        else:
+            ref_lo, ref_hi = np.nan, peak["implied_peak_high"]  # at most its peak
+            ratio_lo, ratio_hi = lo / ref_hi, np.nan
+            comparison = "no reference figure that day: at most its peak"
+        out.append({"id": r.id, "date": r.period_start, f"{other} DAU": float(r.value),
+                    f"{other} low": lo, f"{other} high": hi, "qualifier": r.qualifier,
+                    f"{reference} low": ref_lo, f"{reference} high": ref_hi,
+                    "comparison": comparison, "ratio_low": ratio_lo, "ratio_high": ratio_hi,
+                    "phase": phase})
+    return pd.DataFrame(out)

@@ -140,6 +140,37 @@ def fmt_pct(value, digits: int = 1) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{100 * value:.{digits}f} %"
 
 
+# Figures with the precision their sources support: a hedged figure is a range.
+
+def sig(value: float, digits: int = 2) -> str:
+    """``value`` to ``digits`` significant figures, as plain text (2.615e6 -> '2600000')."""
+    return np.format_float_positional(float(value), precision=digits, unique=False,
+                                      fractional=False, trim="-")
+
+
+def millions(value: float, digits: int = 2) -> str:
+    """2_615_385 -> '2.6 M' (``digits`` significant figures)."""
+    return f"{sig(value / 1e6, digits)} M"
+
+
+def interval_text(low: float, high: float, fmt=sig, unit: str = "") -> str:
+    """'2.6–3.5' + unit, '≥ 0.97' + unit, '≤ 0.7' + unit, one value when low == high,
+    '—' when neither bound is known (``fmt`` formats each end)."""
+    lo_ok, hi_ok = np.isfinite(low), np.isfinite(high)
+    if lo_ok and hi_ok:
+        return f"{fmt(low)}{unit}" if low == high else f"{fmt(low)}–{fmt(high)}{unit}"
+    if lo_ok:
+        return f"≥ {fmt(low)}{unit}"
+    if hi_ok:
+        return f"≤ {fmt(high)}{unit}"
+    return "—"
+
+
+def interval_millions(low: float, high: float, digits: int = 2) -> str:
+    """:func:`interval_text` of user counts in millions: '2.6–3.5 M'."""
+    return interval_text(low / 1e6, high / 1e6, lambda v: sig(v, digits), " M")
+
+
 def date_span(start, end) -> str:
     """'13-19 Jan' within a month, '28 Jan-03 Feb' across months."""
     a, b = pd.Timestamp(start), pd.Timestamp(end)

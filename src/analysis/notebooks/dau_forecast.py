@@ -921,6 +921,7 @@ class HistoryFindings:
     published_level: float  # value,
     published_share_percent: float  # share of the peak,
     published_implied_peak: float  # and the peak it implies
+    published_implied_peak_range: tuple  # (low, high) the hedged inputs allow
     origin_dau: float  # the panel's DAU on the origin
 
 
@@ -935,7 +936,8 @@ def history_findings(panel: Panel, check: pd.DataFrame, timeline: Timeline) -> H
         similarweb_published=sw["published"], peak_dau=dau.max(), peak_day=dau.idxmax(),
         published_peak_day=timeline.peak_day, published_level_date=st["date"],
         published_level=st["level"], published_share_percent=st["share_percent"],
-        published_implied_peak=st["implied_peak"], origin_dau=dau.loc[timeline.origin])
+        published_implied_peak=st["implied_peak"],
+        published_implied_peak_range=(st["implied_peak_low"], st["implied_peak_high"]), origin_dau=dau.loc[timeline.origin])
 
 
 @dataclass(frozen=True)

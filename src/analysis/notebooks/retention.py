@@ -1072,6 +1072,7 @@ class DauCheckFindings:
     published_level: float
     published_share_percent: float
     published_implied_peak: float  # level / share
+    published_implied_peak_range: tuple  # (low, high) the hedged inputs allow
     published_peak_day: pd.Timestamp
     n_within: int  # anchors matched within their tolerance
     n_checked: int
@@ -1092,6 +1093,7 @@ def dau_check_findings(panel: Panel, check: pd.DataFrame) -> DauCheckFindings:
         panel_share=panel_level / float(scaled.loc[panel_peak_day]),
         published_level=st["level"], published_share_percent=st["share_percent"],
         published_implied_peak=st["implied_peak"],
+        published_implied_peak_range=(st["implied_peak_low"], st["implied_peak_high"]),
         published_peak_day=sources.peak_day(panel.metrics, "RedNote", panel.market,
                                             "Sensor Tower"),
         n_within=int(check["within"].sum()), n_checked=len(check))

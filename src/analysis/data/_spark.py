@@ -66,7 +66,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from analysis.data.cohorts import PERIODS, CohortInputError, _check_as_of, _refuse_empty_or_null
+from analysis.data.cohorts import (
+    PERIODS,
+    CohortInputError,
+    _check_as_of,
+    _dense_grid,
+    _frame_by_key,
+    _refuse_empty_or_null,
+)
 
 __all__ = ["cohort_table", "daily_active_users", "get_session", "INSTALL_HINT"]
 
@@ -536,16 +543,8 @@ def daily_active_users(source, by_market: bool = False, *, as_of=None) -> pd.Dat
     """
     res = _run(source, want="dau", by_market=by_market, as_of=as_of)
     dates = _period_start(np.arange(res.n_periods) + res.start, "day")
-    frames = []
-    for key, cnt in res.by_key.items():
-        part = {"date": dates, "dau": cnt.active[0].astype(np.int64)}
-        if by_market:
-            part = {"market": np.full(res.n_periods, key, dtype=object), **part}
-        frames.append(pd.DataFrame(part))
-    out = pd.concat(frames, ignore_index=True)
-    if by_market:
-        out["market"] = out["market"].astype(str)
-    return out
+    return _frame_by_key(res.by_key, by_market,
+                        lambda cnt: {"date": dates, "dau": cnt.active[0].astype(np.int64)})
 
 
 def cohort_table(
@@ -567,27 +566,17 @@ def cohort_table(
 
     res = _run(source, want="cohorts", cohort=cohort, by_market=by_market, as_of=as_of,
                period=cohort_period)
-    frames = []
-    for key, cnt in res.by_key.items():
-        first = np.maximum(cnt.cohorts, 0)  # install cohorts may begin before the log
-        lengths = res.n_periods - first
-        ci = np.repeat(np.arange(cnt.cohorts.size), lengths)
-        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        q = first[ci] + offsets
-        c = cnt.cohorts[ci]
-        part = {
+    def columns_of(cnt):
+        ci, q, c = _dense_grid(cnt.cohorts, res.n_periods)
+        return {
             "cohort_date": _period_start(c + res.start, cohort_period),
             "age_days": (q - c).astype(np.int64),
             "active_users": cnt.active[ci, q].astype(np.int64),
             "active_on_or_after": cnt.on_or_after[ci, q].astype(np.int64),
             "cohort_size": cnt.sizes[ci].astype(np.int64),
         }
-        if by_market:
-            part = {"market": np.full(q.size, key, dtype=object), **part}
-        frames.append(pd.DataFrame(part))
-    out = pd.concat(frames, ignore_index=True)
-    if by_market:
-        out["market"] = out["market"].astype(str)
+
+    out = _frame_by_key(res.by_key, by_market, columns_of)
     if cohort_period != "day":
         out = out.rename(columns={"age_days": age_column(cohort_period)})
     return out

@@ -801,16 +801,36 @@ def daily_active_users(
         threads=threads,
     )
     dates = pd.date_range(res.start, periods=res.n_days, freq="D").astype("datetime64[ns]")
+    return _frame_by_key(res.by_key, by_market,
+                        lambda cnt: {"date": dates, "dau": cnt.active[0].astype(np.int64)})
+
+
+def _frame_by_key(by_key, by_market: bool, columns_of) -> pd.DataFrame:
+    """The result frame of an engine's counts (both engines assemble it here): one part
+    per key (market) from ``columns_of(counts)``, a ``market`` column first when
+    ``by_market``, concatenated."""
     frames = []
-    for key, cnt in res.by_key.items():
-        part = {"date": dates, "dau": cnt.active[0].astype(np.int64)}
+    for key, cnt in by_key.items():
+        part = columns_of(cnt)
         if by_market:
-            part = {"market": np.full(res.n_days, key, dtype=object), **part}
+            n = len(next(iter(part.values())))
+            part = {"market": np.full(n, key, dtype=object), **part}
         frames.append(pd.DataFrame(part))
     out = pd.concat(frames, ignore_index=True)
     if by_market:
         out["market"] = out["market"].astype(str)
     return out
+
+
+def _dense_grid(cohorts: np.ndarray, n_periods: int):
+    """Every (cohort, period) row of a dense cohort table: ``(ci, period, cohort)`` with
+    ``ci`` the cohort's index, from the cohort's first period (0 for an install cohort
+    that began before the log) to the last period of the window."""
+    first = np.maximum(cohorts, 0)  # install cohorts may begin before the log
+    lengths = n_periods - first
+    ci = np.repeat(np.arange(cohorts.size), lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return ci, first[ci] + offsets, cohorts[ci]
 
 
 def cohort_table(
@@ -875,15 +895,9 @@ def cohort_table(
         threads=threads,
         period=cohort_period,
     )
-    frames = []
-    for key, cnt in res.by_key.items():
-        first_day = np.maximum(cnt.cohorts, 0)  # install cohorts may begin before the log
-        lengths = res.n_days - first_day
-        ci = np.repeat(np.arange(cnt.cohorts.size), lengths)
-        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        day = first_day[ci] + offsets
-        c = cnt.cohorts[ci]
-        part = {
+    def columns_of(cnt):
+        ci, day, c = _dense_grid(cnt.cohorts, res.n_days)
+        return {
             "cohort_date": (np.datetime64(res.start, "D") + c.astype("timedelta64[D]")).astype(
                 "datetime64[ns]"
             ),
@@ -892,12 +906,8 @@ def cohort_table(
             "active_on_or_after": cnt.on_or_after[ci, day].astype(np.int64),
             "cohort_size": cnt.sizes[ci].astype(np.int64),
         }
-        if by_market:
-            part = {"market": np.full(day.size, key, dtype=object), **part}
-        frames.append(pd.DataFrame(part))
-    out = pd.concat(frames, ignore_index=True)
-    if by_market:
-        out["market"] = out["market"].astype(str)
+
+    out = _frame_by_key(res.by_key, by_market, columns_of)
     if cohort_period != "day":
         index = (out["cohort_date"].to_numpy() - np.datetime64(_EPOCH, "ns")) // np.timedelta64(1, "D")
         out["cohort_date"] = _period_start(index, cohort_period)

@@ -477,4 +477,16 @@ if not observed:
     ))
 
 # %%
+#| label: txt-ret-newusers
+if not observed:
+    nu = rr.new_user_check(panel)
+    res.number("new_users_simulated", nu.simulated,
+               f"simulated {market} arrivals {nu.first.date()}..{nu.last.date()}, scaled up",
+               unit="users")
+    res.number("new_users_published_high", nu.published_high,
+               f"upper end of the published new-user count ({nu.id})", unit="users")
+    res.number("new_users_within", nu.inside, "simulated arrivals within the published count")
+    display(md(rr.new_user_sentence(nu, market)))
+
+# %%
 res.save()

@@ -617,3 +617,24 @@ def test_bgbb_recovery_and_alive_panel(sim_panel, arrivals, sim_fit):
     assert ("inside the BG/BB's intervals" in text) == f.recovery["dropout_covered"]
     observed_text = rr.bgbb_sentence(rr.bgbb_findings(table, fit, alive), 0.95, observed=True)
     assert "simulat" not in observed_text.lower()
+
+
+def test_new_user_check_against_reuters_count_csv_panel(sim_panel):
+    """Reuters' about 700,000 new users on 13-14 Jan 2025, all markets
+    (press_figures.md -> PM129 in data/raw/published_metrics.csv, read here with
+    pandas), against the panel's US installs on those days counted from its Parquet."""
+    from analysis import config
+
+    raw = pd.read_csv(config.PUBLISHED_METRICS_CSV, dtype=str).set_index("id")
+    assert raw.loc["PM129", "metric"] == "new_users" and raw.loc["PM129", "value"] == "700000"
+    log = pq.read_table(sim_panel.path).to_pandas()
+    inst = pd.to_datetime(log["install_date"])
+    users = log.loc[(log["market"] == "US") & (inst >= "2025-01-13") & (inst <= "2025-01-14"),
+                    "user_id"].nunique()
+    c = rr.new_user_check(sim_panel)
+    assert c.simulated == pytest.approx(users / sim_panel.scale)
+    assert (c.published_low, c.published_high) == (650_000, 750_000)
+    assert c.inside == (c.simulated <= 750_000)
+    text = rr.new_user_sentence(c, "US")
+    assert "PM129" in text and "all markets" in text and "**simulated**" in text
+    assert ("does not satisfy" in text) == (not c.inside)

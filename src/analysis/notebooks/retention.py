@@ -1099,6 +1099,58 @@ def dau_check_findings(panel: Panel, check: pd.DataFrame) -> DauCheckFindings:
         n_within=int(check["within"].sum()), n_checked=len(check))
 
 
+@dataclass(frozen=True)
+class NewUserCheck:
+    """The simulated arrivals against the only published new-user count (Reuters, PM129:
+    about 700,000 new RedNote users on 13-14 January 2025, all markets)."""
+
+    id: str
+    first: pd.Timestamp
+    last: pd.Timestamp
+    market: str  # the figure's market ("Global": all markets)
+    published: float
+    published_low: float
+    published_high: float
+    simulated: float  # the panel's arrivals in its market on those days, scaled up
+    inside: bool  # simulated <= published_high (the panel's market is part of all markets)
+    ratio_to_high: float
+
+
+def new_user_check(panel: Panel) -> NewUserCheck:
+    """:class:`NewUserCheck` of the panel (its market's installs on the figure's days)."""
+    rows = panel.metrics[(panel.metrics["entity"] == "RedNote")
+                         & (panel.metrics["metric"] == "new_users")]
+    if len(rows) != 1:
+        raise ValueError(f"expected one published RedNote new-user count, found {len(rows)}")
+    r = rows.iloc[0]
+    events = panel.cohort_events(r["period_start"], r["period_end"])
+    simulated = float(panel.scale_up(events["user_id"].nunique()))
+    return NewUserCheck(
+        id=r["id"], first=r["period_start"], last=r["period_end"], market=r["market"],
+        published=float(r["value"]), published_low=float(r["value_low"]),
+        published_high=float(r["value_high"]), simulated=simulated,
+        inside=simulated <= float(r["value_high"]),
+        ratio_to_high=simulated / float(r["value_high"]))
+
+
+def new_user_sentence(c: NewUserCheck, market: str) -> str:
+    """The paragraph on the published new-user count (notebook 01, simulated panel)."""
+    where = "all markets" if c.market == "Global" else c.market
+    text = (f"The only published count of new users is Reuters': about "
+            f"{fmt_int(c.published)} new RedNote users from {c.first:%-d} to {c.last:%-d %B %Y}, "
+            f"{where} ({c.id}; {fmt_int(c.published_low)} to {fmt_int(c.published_high)} under "
+            f"the rounding \"about\" allows). The **simulated** panel has "
+            f"**{fmt_millions(c.simulated, 2)}** {market} arrivals on those days at full scale")
+    if c.inside:
+        return text + (f", within that count (the {market} arrivals are part of {where}).")
+    return text + (
+        f", at least {c.ratio_to_high:.1f}× the upper end of a count that covers {where}: "
+        f"the panel does not satisfy it. The calibration follows Sensor Tower's DAU figures "
+        f"(above); the new-user count is not a calibration target yet, so the panel does "
+        f"not reconcile the two, and this conflict between the published figures is "
+        f"reported here, not resolved.")
+
+
 #: How each retention definition is measured, in words.
 DEFINITION_TEXT = {
     "unbounded": "the share of a cohort active on day N *or later* (a user counts as "

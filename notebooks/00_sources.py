@@ -105,7 +105,7 @@ md_table(timeline[["id", "period_start", "metric", "value", "unit", "qualifier",
 
 # %%
 #| label: tbl-provider-gap
-#| tbl-cap: "Each DAU figure of the other provider against what the reference provider says of the same day, both as the range their hedges allow (约, about: ± half the rounding step; under: an upper bound), two significant figures. On its peak day the reference's level is its implied peak (post-peak level / share of the peak); on other surge days it is only known to be at most that peak, which bounds the ratio from below. Figures before the surge are organic levels, not compared."
+#| tbl-cap: "Each DAU figure of the other provider against what the reference provider says of the same day, both as the range their hedges allow (about: ± half the rounding step; under: an upper bound), two significant figures. On its peak day the reference's level is its implied peak (post-peak level / share of the peak); on other surge days it is only known to be at most that peak, which bounds the ratio from below. Figures before the surge are organic levels, not compared."
 for name, key, what in (("implied_peak_dau", "implied_peak", "central value"),
                         ("implied_peak_dau_low", "implied_peak_low", "lower end"),
                         ("implied_peak_dau_high", "implied_peak_high", "upper end")):

@@ -93,4 +93,5 @@ def test_executed_notebooks_rendered_for_reviewers(built):
     for nb in built["notebooks"]:
         html = (built["output"] / "notebooks" / f"{nb.stem}.html").read_text()
         assert "load_published_metrics" in html or "import" in html  # the code is shown
-        assert 'src="data:image/png;base64,' in html
+        # figures are SVG (vector), PNG where a notebook asks for it
+        assert 'src="data:image/svg+xml;base64,' in html or 'src="data:image/png;base64,' in html

@@ -76,8 +76,9 @@ def test_embedded_notebooks_have_no_cdn_pulling_output(built):
 
 #: A header that is a program's name, not a reader's ("period_start").
 SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
-#: A whole number printed with decimals ("300,000.00"): a count claiming precision.
-WHOLE_WITH_DECIMALS = re.compile(r"^-?\d{1,3}(,\d{3})+\.0+$")
+#: A whole number printed with two or more zero decimals ("300,000.00"): a count
+#: claiming precision (one decimal, "29,390.0", is a difference of AICs to 0.1).
+WHOLE_WITH_DECIMALS = re.compile(r"^-?\d{1,3}(,\d{3})+\.00+$")
 
 
 def table_problems(markdown: str) -> list[str]:

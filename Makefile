@@ -28,11 +28,16 @@ PARALLEL = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS))
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 export SOURCE_DATE_EPOCH
 
-# uv creates the environment in seconds where it is on PATH; pip otherwise. Both
+# uv installs the environment in seconds. Where it is not on PATH, `make install` puts
+# uv's wheel (pinned, from PyPI like every other package) into $(VENV) with pip and
+# uses it; where that fails (an index without uv), pip installs the same pins. Both
 # install exactly the pins of $(LOCK). Neither byte-compiles every installed file (a
 # third of pip's time); `runner --precompile` then compiles just the modules a build
 # imports, and writes their .pyc even where PYTHONDONTWRITEBYTECODE is set.
+UV_VERSION := 0.13.9
 UV ?= $(shell command -v uv 2>/dev/null)
+# the uv to use in a recipe (shell): on PATH, else the one in $(VENV)
+FIND_UV = uv="$(UV)"; [ -n "$$uv" ] || { [ -x $(VENV)/bin/uv ] && uv=$(VENV)/bin/uv; } || true
 ifneq ($(UV),)
 MKVENV = $(UV) venv --quiet --seed --python $(PYTHON) $(VENV)
 PIP = $(UV) pip install --quiet --python $(PY)
@@ -70,16 +75,33 @@ install: $(STAMP) $(DEV_STAMP) ## Create .venv (uv if on PATH, else pip), instal
 # What `make report` needs: the package and its pinned dependencies, and the kernel.
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || { echo "[install] creating $(VENV) with $(if $(UV),uv,$(PYTHON) -m venv)"; $(MKVENV); }
-	@echo "[install] $(if $(UV),uv pip,pip) install -c $(LOCK) -e ."
-	@set -o pipefail; $(PIP_RUNTIME) -c $(LOCK) -e . 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	@set -o pipefail; $(FIND_UV); \
+	if [ -z "$$uv" ]; then \
+	  echo "[install] pip install uv==$(UV_VERSION) into $(VENV) (falls back to pip if that fails)"; \
+	  if $(PIP) "uv==$(UV_VERSION)" 2>&1 | { grep -v "$(PIP_NOISE)" || true; } \
+	     && [ -x $(VENV)/bin/uv ]; then uv=$(VENV)/bin/uv; fi; \
+	fi; \
+	if [ -n "$$uv" ]; then \
+	  echo "[install] uv pip install -c $(LOCK) -e ."; \
+	  "$$uv" pip install --quiet --python $(PY) -c $(LOCK) -e .; \
+	else \
+	  echo "[install] pip install -c $(LOCK) -e ."; \
+	  $(PIP_RUNTIME) -c $(LOCK) -e . 2>&1 | { grep -v "$(PIP_NOISE)" || true; }; \
+	fi
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))"
 	@$(PY) -m analysis.pipeline.runner --precompile
 	@touch $@
 
 # What `make test`, `lint` and `lab` need on top: the dev extra.
 $(DEV_STAMP): $(STAMP)
-	@echo "[install] $(if $(UV),uv pip,pip) install -c $(LOCK) -e '.[dev]'"
-	@set -o pipefail; $(PIP) -c $(LOCK) -e '.[dev]' 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	@set -o pipefail; $(FIND_UV); \
+	if [ -n "$$uv" ]; then \
+	  echo "[install] uv pip install -c $(LOCK) -e '.[dev]'"; \
+	  "$$uv" pip install --quiet --python $(PY) -c $(LOCK) -e '.[dev]'; \
+	else \
+	  echo "[install] pip install -c $(LOCK) -e '.[dev]'"; \
+	  $(PIP) -c $(LOCK) -e '.[dev]' 2>&1 | { grep -v "$(PIP_NOISE)" || true; }; \
+	fi
 	@touch $@
 
 # Each executed notebook depends on its source and parameters; the .d file the runner

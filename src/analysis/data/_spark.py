@@ -70,7 +70,7 @@ from analysis.data.cohorts import (
     PERIODS,
     CohortInputError,
     _check_as_of,
-    _dense_grid,
+    _cohort_frame,
     _frame_by_key,
     _refuse_empty_or_null,
 )
@@ -566,17 +566,8 @@ def cohort_table(
 
     res = _run(source, want="cohorts", cohort=cohort, by_market=by_market, as_of=as_of,
                period=cohort_period)
-    def columns_of(cnt):
-        ci, q, c = _dense_grid(cnt.cohorts, res.n_periods)
-        return {
-            "cohort_date": _period_start(c + res.start, cohort_period),
-            "age_days": (q - c).astype(np.int64),
-            "active_users": cnt.active[ci, q].astype(np.int64),
-            "active_on_or_after": cnt.on_or_after[ci, q].astype(np.int64),
-            "cohort_size": cnt.sizes[ci].astype(np.int64),
-        }
-
-    out = _frame_by_key(res.by_key, by_market, columns_of)
+    out = _cohort_frame(res.by_key, by_market, res.n_periods,
+                        lambda c: _period_start(c + res.start, cohort_period))
     if cohort_period != "day":
         out = out.rename(columns={"age_days": age_column(cohort_period)})
     return out

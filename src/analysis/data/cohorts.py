@@ -822,6 +822,24 @@ def _frame_by_key(by_key, by_market: bool, columns_of) -> pd.DataFrame:
     return out
 
 
+def _cohort_frame(by_key, by_market: bool, n_periods: int, cohort_date) -> pd.DataFrame:
+    """The dense cohort table of an engine's counts (both engines build it here):
+    ``cohort_date`` maps cohort numbers to their first days; ages in the table's period
+    (named ``age_days`` here, renamed by the caller for weeks and months)."""
+
+    def columns_of(cnt):
+        ci, q, c = _dense_grid(cnt.cohorts, n_periods)
+        return {
+            "cohort_date": cohort_date(c),
+            "age_days": (q - c).astype(np.int64),
+            "active_users": cnt.active[ci, q].astype(np.int64),
+            "active_on_or_after": cnt.on_or_after[ci, q].astype(np.int64),
+            "cohort_size": cnt.sizes[ci].astype(np.int64),
+        }
+
+    return _frame_by_key(by_key, by_market, columns_of)
+
+
 def _dense_grid(cohorts: np.ndarray, n_periods: int):
     """Every (cohort, period) row of a dense cohort table: ``(ci, period, cohort)`` with
     ``ci`` the cohort's index, from the cohort's first period (0 for an install cohort
@@ -895,19 +913,8 @@ def cohort_table(
         threads=threads,
         period=cohort_period,
     )
-    def columns_of(cnt):
-        ci, day, c = _dense_grid(cnt.cohorts, res.n_days)
-        return {
-            "cohort_date": (np.datetime64(res.start, "D") + c.astype("timedelta64[D]")).astype(
-                "datetime64[ns]"
-            ),
-            "age_days": (day - c).astype(np.int64),
-            "active_users": cnt.active[ci, day].astype(np.int64),
-            "active_on_or_after": cnt.on_or_after[ci, day].astype(np.int64),
-            "cohort_size": cnt.sizes[ci].astype(np.int64),
-        }
-
-    out = _frame_by_key(res.by_key, by_market, columns_of)
+    out = _cohort_frame(res.by_key, by_market, res.n_days, lambda c: (
+        np.datetime64(res.start, "D") + c.astype("timedelta64[D]")).astype("datetime64[ns]"))
     if cohort_period != "day":
         index = (out["cohort_date"].to_numpy() - np.datetime64(_EPOCH, "ns")) // np.timedelta64(1, "D")
         out["cohort_date"] = _period_start(index, cohort_period)

@@ -102,13 +102,14 @@ if not observed:
         f"The panel is **simulated** (`analysis.simulation.users`; seed {seed}, scale {scale:g}: one "
         f"simulated user for every {fmt_int(panel.scale_up(1))} real ones; every DAU figure "
         f"below is scaled up by {fmt_int(panel.scale_up(1))}). Its parameters were fitted so "
-        f"that its expected {market} daily active users match these published figures:\n\n"
+        f"that its expected {market} daily active users and new users lie inside the "
+        f"intervals these published figures stand for:\n\n"
         + common.describe_anchors(check)
     ))
 
 # %%
 #| label: fig-fc-history
-#| fig-cap: "Simulated panel: US daily active users scaled up to the full user base (solid) and the simulation's expected DAU (dashed), with the published figures the simulation is calibrated to (points: levels; open point: an upper bound; star: the peak implied by Sensor Tower's 18 February level and share of the peak, on its published peak day). The dashed vertical line is the forecast origin: the models see only the days before it. SIMULATED data against published estimates."
+#| fig-cap: "Simulated panel: US daily active users scaled up to the full user base (solid) and the simulation's expected DAU (dashed), with the published figures the simulation is calibrated to (points with bars: levels and the intervals their wording allows; open point: an upper bound; star with bar: the peak implied by Sensor Tower's 18 February level and share of the peak, on its published peak day). The dashed vertical line is the forecast origin: the models see only the days before it. SIMULATED data against published estimates."
 if not observed:
     fig, ax = plt.subplots(figsize=(8, 4.2))
     common.plot_dau_check(panel.scaled_dau, check, ax=ax, expected=panel.expected_dau())

@@ -252,9 +252,18 @@ def brief_dau() -> pd.DataFrame:
     return pd.DataFrame({"date": days, "dau": dau.to_numpy()})
 
 
+def brief_installs() -> pd.Series:
+    """New users per day (scale 1) by hand: 5,000 a day, 350,000 on each of 13-14 Jan."""
+    days = pd.date_range("2024-12-01", "2025-03-31")
+    new = pd.Series(5_000.0, index=days)
+    new[pd.date_range("2025-01-13", "2025-01-14")] = 350_000.0
+    return new
+
+
 def brief_check() -> pd.DataFrame:
     dau = brief_dau()
-    return dau_anchor_check(dau.set_index("date")["dau"], simulate.load_anchors())
+    return dau_anchor_check(dau.set_index("date")["dau"], simulate.load_anchors(),
+                            brief_installs())
 
 
 def test_describe_and_display_dau_check_brief_anchors():
@@ -263,9 +272,31 @@ def test_describe_and_display_dau_check_brief_anchors():
     assert "US DAU peaked on 19 January 2025" in text
     assert "about 30 % of the peak on 18 February 2025" in text
     assert "17 % below 13-19 Jan" in text
+    assert "about 700,000 new users over 13-14 Jan in all markets" in text
+    assert "more than 20x" in text
     shown = rr.display_dau_check(check)
-    assert shown["within"].eq("yes").all()
+    assert shown["inside"].eq("yes").all()
     assert not shown.astype(str).apply(lambda s: s.str.contains("nan")).any().any()
+    by_id = shown.set_index("id")
+    # each hedged figure with the interval of data/raw/README.md's rule
+    assert by_id.loc["PM003", "interval"] == "850,000–950,000"
+    assert by_id.loc["PM002", "interval"] == "27.5–32.5 %"
+    assert by_id.loc["PM134", "interval"] == "-17.5 to -16.5 %"
+    assert by_id.loc["PM123", "interval"] == "≤ 700,000"
+    assert by_id.loc["PM129", "interval"] == "≤ 750,000"
+    assert by_id.loc["PM130", "interval"] == "≥ 20x"
+    calibration = {"anchors": [{"id": "PM003", "model": 901_234.4}]}
+    with_model = rr.display_dau_check(check, calibration).set_index("id")
+    assert with_model.loc["PM003", "calibrated model"] == "901,234"
+    assert with_model.loc["PM002", "calibrated model"] == "n/a"
+    # a figure the panel misses is named with its distance in sampling s.d.
+    miss = check.copy()
+    k = miss.index[miss["id"] == "PM003"][0]
+    miss.loc[k, ["panel", "sampling_error", "inside"]] = [800_000.0, 0.01, False]
+    text = rr.panel_outside_text(miss)
+    assert "PM003 (800,000 against 850,000–950,000" in text
+    assert f"{np.log(850_000 / 800_000) / 0.01:.1f} sampling s.d." in text
+    assert rr.panel_outside_text(check) == ""
 
 
 # ------------------------------------------------------------------ formatting, results
@@ -498,7 +529,7 @@ def test_dau_check_findings_panel(sim_panel):
     assert d.published_level == 900_000 and d.published_share_percent == 30
     assert d.published_implied_peak == pytest.approx(3.0e6)
     assert d.published_peak_day == pd.Timestamp("2025-01-19")
-    assert (d.n_within, d.n_checked) == (int(check["within"].sum()), len(check))
+    assert (d.n_within, d.n_checked) == (int(check["inside"].sum()), len(check))
 
 
 # ------------------------------------------------------------------- BG/BB (issue 11)
@@ -631,10 +662,23 @@ def test_new_user_check_against_reuters_count_csv_panel(sim_panel):
     inst = pd.to_datetime(log["install_date"])
     users = log.loc[(log["market"] == "US") & (inst >= "2025-01-13") & (inst <= "2025-01-14"),
                     "user_id"].nunique()
-    c = rr.new_user_check(sim_panel)
+    check = sim_panel.anchor_check()
+    c = rr.new_user_check(sim_panel, check)
     assert c.simulated == pytest.approx(users / sim_panel.scale)
     assert (c.published_low, c.published_high) == (650_000, 750_000)
-    assert c.inside == (c.simulated <= 750_000)
-    text = rr.new_user_sentence(c, "US")
+    row = check.set_index("id").loc["PM129"]
+    assert c.inside == row["inside"]
+    assert c.inside == (c.simulated <= 750_000 * (1 + simulate.INSIDE_SLACK
+                                                  + 2 * row["sampling_error"]))
+    assert np.isnan(c.calibrated)  # this panel was simulated from uncalibrated parameters
+    fit = rr.CalibrationFit(n_figures=8, n_inside=8, conflicts=(), binding=("PM129",),
+                            binding_text=(), surge_growth_percent=10.0, flat_conflicts=(),
+                            first_two_days=750_000, published_low=650_000,
+                            published_high=750_000)
+    c = dataclasses.replace(c, calibrated=750_000.0, share_of_low=750_000 / 650_000)
+    text = rr.new_user_sentence(c, fit, "US")
     assert "PM129" in text and "all markets" in text and "**simulated**" in text
-    assert ("does not satisfy" in text) == (not c.inside)
+    assert "upper end as a bound" in text and "The bound binds" in text
+    assert "nothing for any other market" in text and "115 %" in text
+    unbound = rr.new_user_sentence(c, dataclasses.replace(fit, binding=()), "US")
+    assert "binds" not in unbound

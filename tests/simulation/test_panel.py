@@ -133,12 +133,34 @@ def test_expected_dau_defaults_to_the_window(panel):
     assert panel.expected_dau(end="2025-06-30")["date"].max() == pd.Timestamp("2025-06-30")
 
 
+def test_installs_counted_by_install_day_panel(panel, path):
+    raw = pq.read_table(path, columns=["user_id", "install_date"]).to_pandas()
+    raw["install_date"] = pd.to_datetime(raw["install_date"])
+    new = raw[raw["install_date"] >= panel.start].drop_duplicates("user_id")
+    by_hand = new.groupby("install_date").size()
+    got = panel.installs
+    assert got.index.equals(pd.date_range(panel.start, panel.end, freq="D"))
+    np.testing.assert_array_equal(got[by_hand.index].to_numpy(), by_hand.to_numpy())
+    assert got.drop(by_hand.index).eq(0).all()
+    np.testing.assert_allclose(panel.scaled_installs.to_numpy(), got.to_numpy() / SCALE)
+
+
 def test_anchor_check_is_the_scaled_dau_against_the_anchors_panel(panel):
-    pd.testing.assert_frame_equal(panel.anchor_check(),
-                                  dau_anchor_check(panel.scaled_dau, panel.anchors))
+    pd.testing.assert_frame_equal(
+        panel.anchor_check(),
+        dau_anchor_check(panel.scaled_dau, panel.anchors, panel.scaled_installs, scale=SCALE))
 
 
 # ------------------------------------------------------------------------ anchor check
+
+
+def brief_installs() -> pd.Series:
+    """New users per day (full scale) built by hand: 5,000 a day, 700,000 on 13-14 Jan,
+    so 8-14 Jan holds (25,000 + 700,000) / 35,000 = 20.7x the week before."""
+    days = pd.date_range("2024-12-01", "2025-03-31")
+    new = pd.Series(5_000.0, index=days)
+    new[pd.date_range("2025-01-13", "2025-01-14")] = 350_000.0
+    return new
 
 
 def brief_dau() -> pd.Series:
@@ -156,9 +178,9 @@ def brief_dau() -> pd.Series:
 
 def test_dau_anchor_check_brief_anchors():
     anchors = simulate.load_anchors()
-    check = dau_anchor_check(brief_dau(), anchors)
+    check = dau_anchor_check(brief_dau(), anchors, brief_installs())
     assert len(check) == (anchors["weight"] > 0).sum()  # fitted anchors only
-    assert check["within"].all(), check
+    assert check["inside"].all(), check
     c = check.set_index("kind")
     assert c.loc["share_of_peak", "panel"] == pytest.approx(0.30)
     assert c.loc["ratio_of_means", "panel"] == pytest.approx(0.83)
@@ -166,12 +188,33 @@ def test_dau_anchor_check_brief_anchors():
     # move the peak: the peak-day figure is no longer matched, and the share of peak drops
     moved = brief_dau()
     moved[pd.Timestamp("2025-01-25")] = 4.0e6
-    bad = dau_anchor_check(moved, anchors).set_index("kind")
-    assert not bad.loc["peak_day", "within"]
-    assert not bad.loc["share_of_peak", "within"]
+    bad = dau_anchor_check(moved, anchors, brief_installs()).set_index("kind")
+    assert not bad.loc["peak_day", "inside"]
+    assert not bad.loc["share_of_peak", "inside"]
+    # more new users than Reuters' all-market count allows: outside its bound
+    many = brief_installs()
+    many[pd.Timestamp("2025-01-14")] = 500_000.0
+    c = dau_anchor_check(brief_dau(), anchors, many).set_index("kind")
+    assert c.loc["new_users", "panel"] == 850_000 and not c.loc["new_users", "inside"]
+    with pytest.raises(ValueError, match="new users per day"):
+        dau_anchor_check(brief_dau(), anchors)
+
+
+def test_dau_anchor_check_allows_sampling_error_brief_anchors():
+    """At scale 0.001 the 18 Feb level (about 900 panel users) has a relative Poisson
+    s.d. of 1/sqrt(900) = 3.3 %: 3 % below the interval's lower end is inside with the
+    allowance (2 s.d.) and outside without it."""
+    anchors = simulate.load_anchors()
+    dau = brief_dau()
+    dau[pd.Timestamp("2025-02-18")] = 850_000 * 0.97
+    exact = dau_anchor_check(dau, anchors, brief_installs()).set_index("id")
+    sampled = dau_anchor_check(dau, anchors, brief_installs(), scale=0.001).set_index("id")
+    assert not exact.loc["PM003", "inside"] and exact.loc["PM003", "sampling_error"] == 0
+    assert sampled.loc["PM003", "inside"]
+    assert sampled.loc["PM003", "sampling_error"] == pytest.approx(1 / np.sqrt(824.5), rel=1e-3)
 
 
 def test_dau_anchor_check_missing_day_brief_anchors():
     dau = brief_dau().drop(pd.Timestamp("2025-02-18"))
     with pytest.raises(ValueError, match="2025-02-18"):
-        dau_anchor_check(dau, simulate.load_anchors())
+        dau_anchor_check(dau, simulate.load_anchors(), brief_installs())

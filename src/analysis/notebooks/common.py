@@ -244,7 +244,7 @@ def describe_anchors(check: pd.DataFrame) -> str:
     their published values (for a report's callout)."""
     lines = []
     kind_order = {"peak_day": 0, "ratio_of_means": 1, "level": 2, "upper_bound": 3,
-                  "share_of_peak": 4}
+                  "share_of_peak": 4, "new_users": 5, "installs_ratio": 6}
     counts = check["provider"].value_counts()
     providers = sorted(counts.index, key=lambda p: (-counts[p], p))  # most figures first
     for provider in providers:
@@ -266,7 +266,15 @@ def describe_anchors(check: pd.DataFrame) -> str:
                              f"{100 * abs(r.published - 1):.0f} % "
                              f"{'below' if r.published < 1 else 'above'} "
                              f"{date_span(r.ref_start, r.ref_end)}")
-        lines.append(f"- **{provider}**: " + "; ".join(items) + ".")
+            elif r.kind == "new_users":
+                items.append(f"about {r.published:,.0f} new users over "
+                             f"{date_span(r.date, r.end)} in all markets (at most that many "
+                             "in the US)")
+            elif r.kind == "installs_ratio":
+                items.append(f"US downloads over {date_span(r.date, r.end)} more than "
+                             f"{r.published:g}x those of {date_span(r.ref_start, r.ref_end)}")
+        name = "No measurement provider (press report)" if provider == "none" else provider
+        lines.append(f"- **{name}**: " + "; ".join(items) + ".")
     return "\n".join(lines)
 
 
@@ -276,7 +284,8 @@ def plot_dau_check(dau: pd.Series, check: pd.DataFrame, ax=None, *,
     :attr:`analysis.simulation.panel.Panel.scaled_dau`) with the published anchors it is
     calibrated to (``check``, :func:`analysis.simulation.panel.dau_anchor_check`):
     levels as points, bounds as open points, the peak implied by a share of the peak as
-    a star on the published peak day.
+    a star on the published peak day; each level's vertical bar is the interval the
+    hedged figure stands for. Figures about new users are not DAU and are not drawn.
 
     ``expected`` an optional ``date, dau`` frame (the model's expected DAU at scale 1).
     Returns the axes.
@@ -294,8 +303,10 @@ def plot_dau_check(dau: pd.Series, check: pd.DataFrame, ax=None, *,
     for r in check.itertuples(index=False):
         colour = PROVIDER_COLOURS.get(r.provider, "#333333")
         if r.kind == "level":
-            ax.scatter([r.date], [r.published], color=colour, s=45, zorder=4,
-                       label=f"{r.provider}: level")
+            ax.errorbar([r.date], [r.published], yerr=[[r.published - r.low],
+                                                         [r.high - r.published]],
+                        fmt="o", color=colour, ms=6, capsize=3, zorder=4,
+                        label=f"{r.provider}: level (interval)")
         elif r.kind == "upper_bound":
             ax.scatter([r.date], [r.published], facecolors="none", edgecolors=colour, s=45,
                        zorder=4, label=f"{r.provider}: upper bound")
@@ -303,9 +314,12 @@ def plot_dau_check(dau: pd.Series, check: pd.DataFrame, ax=None, *,
             level = check[(check["kind"] == "level") & (check["date"] == r.date)
                           & (check["provider"] == r.provider)]
             if len(level):
-                ax.scatter([peak_day.iloc[0]], [float(level["published"].iloc[0]) / r.published],
-                           marker="*", s=160, color=colour, zorder=4,
-                           label=f"{r.provider}: implied peak (level / share)")
+                lv = level.iloc[0]
+                mid = float(lv["published"]) / r.published
+                lo, hi = float(lv["low"]) / r.high, float(lv["high"]) / r.low
+                ax.errorbar([peak_day.iloc[0]], [mid], yerr=[[mid - lo], [hi - mid]],
+                            fmt="*", ms=12, color=colour, capsize=3, zorder=4,
+                            label=f"{r.provider}: implied peak (level / share)")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e6:.1f} M"))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%Y"))
     ax.set_ylim(bottom=0)

@@ -81,11 +81,14 @@ from analysis.notebooks.common import (
     fmt_int,
     fmt_millions,
     fmt_pct,
+    interval_text,
 )
 from analysis.simulation import users as simulate
 from analysis.simulation.panel import Panel
 
 __all__ = [
+    "CalibrationFit",
+    "calibration_fit",
     "arrival_cohorts",
     "Arrivals",
     "best_family",
@@ -784,37 +787,123 @@ def display_recovery(recovery: pd.DataFrame, level: float = 0.95) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def display_dau_check(check: pd.DataFrame) -> pd.DataFrame:
-    """:func:`dau_anchor_check` formatted for a report table."""
+def _anchor_text(r) -> tuple[str, str, str]:
+    """(what, published as printed, its interval) of a row of an anchor check."""
+    if r.kind == "peak_day":
+        return "peak day of US DAU", f"{r.date:%-d %b %Y}", "exact day"
+    if r.kind in ("level", "upper_bound"):
+        what = f"US DAU on {r.date:%-d %b %Y}" + (" (upper bound)" if r.kind == "upper_bound"
+                                                  else "")
+        pub = (f"under {fmt_int(r.published)}" if r.kind == "upper_bound"
+               else f"about {fmt_int(r.published)}")
+        return what, pub, interval_text(r.low, r.high, fmt_int)
+    if r.kind == "share_of_peak":
+        return (f"DAU on {r.date:%-d %b %Y} as a share of the peak",
+                f"about {100 * r.published:.0f} %",
+                interval_text(100 * r.low, 100 * r.high, lambda v: f"{v:g}", " %"))
+    if r.kind == "ratio_of_means":
+        return (f"mean DAU {date_span(r.date, r.end)} vs {date_span(r.ref_start, r.ref_end)}"
+                " (change)", f"about {100 * (r.published - 1):+.0f} %",
+                f"{100 * (r.low - 1):+g} to {100 * (r.high - 1):+g} %")
+    if r.kind == "new_users":
+        return (f"new users {date_span(r.date, r.end)} (all markets; bounds the US)",
+                f"about {fmt_int(r.published)}", interval_text(r.low, r.high, fmt_int))
+    if r.kind == "installs_ratio":
+        return (f"downloads {date_span(r.date, r.end)} vs "
+                f"{date_span(r.ref_start, r.ref_end)} (multiple)",
+                f"over {r.published:g}x", interval_text(r.low, r.high, lambda v: f"{v:g}", "x"))
+    raise ValueError(f"unknown anchor kind {r.kind!r}")
+
+
+def panel_outside_text(check: pd.DataFrame) -> str:
+    """A sentence naming the figures the sampled panel lies outside of (even allowing its
+    sampling error), with the distance in sampling standard deviations; '' if none."""
+    out = []
+    for r in check[~check["inside"] & (check["kind"] != "peak_day")].itertuples(index=False):
+        bound = r.low if np.isfinite(r.low) and r.panel < r.low else r.high
+        z = abs(np.log(r.panel / bound)) / r.sampling_error if r.sampling_error > 0 else np.inf
+        out.append(f"{r.id} ({_anchor_value(r.kind, r.panel)} against "
+                   f"{_anchor_text(r)[2]}; {z:.1f} sampling s.d. beyond its end)")
+    if not out:
+        return ""
+    return (" The sampled panel misses " + "; ".join(out) + " (the calibrated model's "
+            "value is in the table).")
+
+
+def _anchor_value(kind: str, v) -> str:
+    if kind == "share_of_peak":
+        return fmt_pct(v, 1)
+    if kind == "ratio_of_means":
+        return f"{100 * (v - 1):+.1f} %"
+    if kind == "installs_ratio":
+        return f"{v:.1f}x"
+    return fmt_int(v)
+
+
+def display_dau_check(check: pd.DataFrame, calibration: Mapping | None = None) -> pd.DataFrame:
+    """:func:`dau_anchor_check` formatted for a report table: each published figure as
+    printed, the interval it stands for (``data/raw/README.md``, "Hedges as intervals"),
+    the calibrated model's value (``calibration``: the panel's ``params.json``
+    calibration report, optional), the sampled panel's, and whether it lies inside
+    (allowing the panel's sampling error)."""
+    model = {a["id"]: a for a in (calibration or {}).get("anchors", [])}
     rows = []
     for r in check.itertuples(index=False):
+        what, pub, interval = _anchor_text(r)
         if r.kind == "peak_day":
-            what = "peak day of US DAU"
-            pub = f"{r.date:%-d %b %Y}"
             panel = f"{r.panel_date:%-d %b %Y}"
-            tol = "same day"
-        elif r.kind == "level":
-            what = f"US DAU on {r.date:%-d %b %Y}"
-            pub, panel = f"{r.published:,.0f}", f"{r.panel:,.0f}"
-            tol = f"±{100 * r.tolerance:.0f} %"
-        elif r.kind == "upper_bound":
-            what = f"US DAU on {r.date:%-d %b %Y} (upper bound)"
-            pub, panel = f"under {r.published:,.0f}", f"{r.panel:,.0f}"
-            tol = "bound"
-        elif r.kind == "share_of_peak":
-            what = f"DAU on {r.date:%-d %b %Y} as a share of the peak"
-            pub, panel = fmt_pct(r.published, 0), fmt_pct(r.panel, 1)
-            tol = f"±{100 * r.tolerance:.0f} points"
-        else:  # ratio_of_means
-            what = (f"mean DAU {date_span(r.date, r.end)} vs {date_span(r.ref_start, r.ref_end)}"
-                    " (change)")
-            pub = f"{100 * (r.published - 1):+.0f} %"
-            panel = f"{100 * (r.panel - 1):+.1f} %"
-            tol = f"±{100 * r.tolerance:.0f} points"
-        rows.append({"published figure": what, "provider": r.provider, "id": r.id,
-                     "published": pub, "simulated panel": panel, "tolerance": tol,
-                     "within": _yes(r.within)})
+            fitted = model.get(r.id, {}).get("model")
+            fitted = f"{pd.Timestamp(fitted):%-d %b %Y}" if fitted else "n/a"
+        else:
+            panel = _anchor_value(r.kind, r.panel)
+            fitted = _anchor_value(r.kind, model[r.id]["model"]) if r.id in model else "n/a"
+        row = {"published figure": what, "provider": r.provider, "id": r.id,
+               "published": pub, "interval": interval}
+        if calibration is not None:
+            row["calibrated model"] = fitted
+        rows.append(row | {"simulated panel": panel, "inside": _yes(r.inside)})
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class CalibrationFit:
+    """How the calibrated model meets the published figures (its ``params.json``
+    report, :func:`analysis.simulation.users.calibrate`)."""
+
+    n_figures: int  # figures fitted
+    n_inside: int  # of which the calibrated model lies inside the interval
+    conflicts: tuple[str, ...]  # ids outside their interval
+    binding: tuple[str, ...]  # ids at an end of their interval
+    binding_text: tuple[str, ...]  # those figures in words
+    surge_growth_percent: float  # daily growth of installs over the surge week
+    flat_conflicts: tuple[str, ...]  # ids a fit with flat installs over that week misses
+    first_two_days: float  # the model's new users on the new-user count's days
+    published_low: float  # the count's interval (all markets)
+    published_high: float
+
+
+def calibration_fit(panel: Panel, check: pd.DataFrame) -> CalibrationFit:
+    """:class:`CalibrationFit` of the panel's calibration report (``check``: the panel's
+    :meth:`~analysis.simulation.panel.Panel.anchor_check`, for the figures' words)."""
+    rep = panel.metadata.get("calibration")
+    if not rep:
+        raise ValueError(f"{panel.path.parent / 'params.json'} has no calibration report: "
+                         "the panel was simulated from fixed parameters, not calibrated")
+    fitted = rep["anchors"]
+    words = {r.id: _anchor_text(r) for r in check.itertuples(index=False)}
+    nu = next((a for a in fitted if a["kind"] == "new_users"), None)
+    row = check[check["kind"] == "new_users"]
+    low = float(panel.metrics.set_index("id").loc[row["id"].iloc[0], "value_low"]) \
+        if len(row) else float("nan")
+    return CalibrationFit(
+        n_figures=len(fitted), n_inside=sum(bool(a["inside"]) for a in fitted),
+        conflicts=tuple(rep["conflicts"]), binding=tuple(rep["binding"]),
+        binding_text=tuple(f"{words[i][0]} ({words[i][1]}, {i})" for i in rep["binding"]
+                           if i in words),
+        surge_growth_percent=100 * (np.exp(rep["free_parameters"]["surge_growth"]) - 1),
+        flat_conflicts=tuple(rep.get("flat_surge", {}).get("conflicts", ())),
+        first_two_days=float(nu["model"]) if nu else float("nan"),
+        published_low=low, published_high=float(nu["high"]) if nu else float("nan"))
 
 
 # ------------------------------------------------------------- named numbers of a table
@@ -1074,7 +1163,7 @@ class DauCheckFindings:
     published_implied_peak: float  # level / share
     published_implied_peak_range: tuple  # (low, high) the hedged inputs allow
     published_peak_day: pd.Timestamp
-    n_within: int  # anchors matched within their tolerance
+    n_within: int  # anchors the sampled panel lies inside (allowing its sampling error)
     n_checked: int
 
 
@@ -1096,7 +1185,7 @@ def dau_check_findings(panel: Panel, check: pd.DataFrame) -> DauCheckFindings:
         published_implied_peak_range=(st["implied_peak_low"], st["implied_peak_high"]),
         published_peak_day=sources.peak_day(panel.metrics, "RedNote", panel.market,
                                             "Sensor Tower"),
-        n_within=int(check["within"].sum()), n_checked=len(check))
+        n_within=int(check["inside"].sum()), n_checked=len(check))
 
 
 @dataclass(frozen=True)
@@ -1112,43 +1201,55 @@ class NewUserCheck:
     published_low: float
     published_high: float
     simulated: float  # the panel's arrivals in its market on those days, scaled up
-    inside: bool  # simulated <= published_high (the panel's market is part of all markets)
-    ratio_to_high: float
+    calibrated: float  # the calibrated model's expected arrivals on those days
+    inside: bool  # simulated <= published_high, allowing the panel's sampling error
+    share_of_low: float  # calibrated / published_low: the market's implied share at most
 
 
-def new_user_check(panel: Panel) -> NewUserCheck:
-    """:class:`NewUserCheck` of the panel (its market's installs on the figure's days)."""
-    rows = panel.metrics[(panel.metrics["entity"] == "RedNote")
-                         & (panel.metrics["metric"] == "new_users")]
+def new_user_check(panel: Panel, check: pd.DataFrame) -> NewUserCheck:
+    """:class:`NewUserCheck` of the panel: its market's new users on the figure's days
+    (``check``: :meth:`~analysis.simulation.panel.Panel.anchor_check`, which holds the
+    count as a calibration anchor) and the calibrated model's."""
+    rows = check[check["kind"] == "new_users"]
     if len(rows) != 1:
-        raise ValueError(f"expected one published RedNote new-user count, found {len(rows)}")
+        raise ValueError(f"expected one published RedNote new-user count among the "
+                         f"calibration anchors, found {len(rows)}")
     r = rows.iloc[0]
-    events = panel.cohort_events(r["period_start"], r["period_end"])
-    simulated = float(panel.scale_up(events["user_id"].nunique()))
+    fig = panel.metrics.set_index("id").loc[r["id"]]
+    fitted = (panel.metadata.get("calibration") or {}).get("anchors", [])
+    model = next((a for a in fitted if a["id"] == r["id"]), {"model": float("nan")})
     return NewUserCheck(
-        id=r["id"], first=r["period_start"], last=r["period_end"], market=r["market"],
-        published=float(r["value"]), published_low=float(r["value_low"]),
-        published_high=float(r["value_high"]), simulated=simulated,
-        inside=simulated <= float(r["value_high"]),
-        ratio_to_high=simulated / float(r["value_high"]))
+        id=r["id"], first=r["date"], last=r["end"], market=fig["market"],
+        published=float(fig["value"]), published_low=float(fig["value_low"]),
+        published_high=float(fig["value_high"]), simulated=float(r["panel"]),
+        calibrated=float(model["model"]), inside=bool(r["inside"]),
+        share_of_low=float(model["model"]) / float(fig["value_low"]))
 
 
-def new_user_sentence(c: NewUserCheck, market: str) -> str:
+def new_user_sentence(c: NewUserCheck, fit: CalibrationFit, market: str) -> str:
     """The paragraph on the published new-user count (notebook 01, simulated panel)."""
     where = "all markets" if c.market == "Global" else c.market
     text = (f"The only published count of new users is Reuters': about "
-            f"{fmt_int(c.published)} new RedNote users from {c.first:%-d} to {c.last:%-d %B %Y}, "
-            f"{where} ({c.id}; {fmt_int(c.published_low)} to {fmt_int(c.published_high)} under "
-            f"the rounding \"about\" allows). The **simulated** panel has "
-            f"**{fmt_millions(c.simulated, 2)}** {market} arrivals on those days at full scale")
-    if c.inside:
-        return text + (f", within that count (the {market} arrivals are part of {where}).")
-    return text + (
-        f", at least {c.ratio_to_high:.1f}× the upper end of a count that covers {where}: "
-        f"the panel does not satisfy it. The calibration follows Sensor Tower's DAU figures "
-        f"(above); the new-user count is not a calibration target yet, so the panel does "
-        f"not reconcile the two, and this conflict between the published figures is "
-        f"reported here, not resolved.")
+            f"{fmt_int(c.published)} new RedNote users from {c.first:%-d} to "
+            f"{c.last:%-d %B %Y}, {where} ({c.id}; {fmt_int(c.published_low)} to "
+            f"{fmt_int(c.published_high)} under the rounding \"about\" allows). ")
+    if c.market == "Global":
+        text += (f"The {market} arrivals are part of it, so the calibration uses its upper "
+                 f"end as a bound on them; no source gives the {market} share of those two "
+                 f"days' arrivals, so its lower end bounds nothing. ")
+    text += (f"The calibrated model has **{fmt_millions(c.calibrated, 2)}** {market} arrivals "
+             f"on those days and the **simulated** panel {fmt_millions(c.simulated, 2)} at "
+             f"full scale ({'inside' if c.inside else 'outside'} the bound, allowing its "
+             f"sampling error).")
+    if c.id in fit.binding:
+        others = max(c.published_high - c.calibrated, 0.0)
+        left = (f"at most {fmt_int(others)} for every other market" if others >= 1
+                else "nothing for any other market")
+        text += (f" The bound binds: with the other figures it holds only at its end, so "
+                 f"the {market} alone takes the whole all-market count at its upper end "
+                 f"({left}; {100 * c.share_of_low:.0f} % of the count's lower end). The "
+                 f"figures hold together only barely; this tension is stated, not hidden.")
+    return text
 
 
 #: How each retention definition is measured, in words.

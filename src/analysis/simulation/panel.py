@@ -26,6 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
@@ -47,15 +48,16 @@ def ensure_panel(scale: float = DEFAULT_SCALE, seed: int = simulate.DEFAULT_SEED
                  progress: bool | None = None) -> Path:
     """Path of the simulated activity log for ``(scale, seed)``, building it if needed.
 
-    A cached panel is reused only if it was calibrated to the current published-figures
-    file (its SHA-256 is kept beside the panel); otherwise it is rebuilt.
+    A cached panel is reused only if it was built from the current published-figures
+    file by the current simulation code (the SHA-256 of both is kept beside the panel);
+    otherwise it is rebuilt.
     """
     if not (0 < scale <= 1):
         raise ValueError(f"scale must be in (0, 1], got {scale}")
     out = panel_dir(scale, seed)
     path = out / "activity.parquet"
     stamp = out / "published_metrics.sha256"
-    figures_sha = sha256(config.PUBLISHED_METRICS_CSV)
+    figures_sha = f"{sha256(config.PUBLISHED_METRICS_CSV)} {sha256(simulate.__file__)}"
     metrics = sources.load_published_metrics()  # records the figures as read
     if not (path.is_file() and stamp.is_file() and stamp.read_text().strip() == figures_sha):
         calibration = simulate.calibrate(simulate.anchors_from_published(metrics))
@@ -81,24 +83,37 @@ def true_params(metadata: Mapping) -> simulate.PanelParams:
     return simulate.PanelParams(**p)
 
 
-def dau_anchor_check(dau: pd.Series, anchors: pd.DataFrame) -> pd.DataFrame:
+def dau_anchor_check(dau: pd.Series, anchors: pd.DataFrame, installs: pd.Series | None = None,
+                     scale: float | None = None) -> pd.DataFrame:
     """A DAU series at full scale (by date; :attr:`Panel.scaled_dau`) against the
-    calibration anchors.
+    calibration anchors, each an interval or a bound.
 
     ``anchors`` is :func:`analysis.simulation.users.anchors_from_published` (only rows
     with ``weight > 0``, the figures the simulation is calibrated to, are checked). Each
     anchor is evaluated as the calibration does: a level on its day; the day's DAU over
     the largest DAU before it (``share_of_peak``); the mean over ``date..end`` over the
     mean over ``ref_start..ref_end`` (``ratio_of_means``); the day of the largest DAU
-    over ``ref_start..end`` (``peak_day``); a level below a bound (``upper_bound``).
+    over ``ref_start..end`` (``peak_day``); new users summed over ``date..end``
+    (``new_users``) and their ratio to ``ref_start..ref_end`` (``installs_ratio``),
+    from ``installs`` (new users per day at full scale, :attr:`Panel.scaled_installs`;
+    required if such an anchor is checked).
 
-    Returns ``id, provider, kind, note, date, end, ref_start, ref_end, published,
-    panel, tolerance, within`` and ``panel_date`` (the panel's peak day)
+    ``scale``, the sampling fraction of a panel (None: an exact curve), widens each
+    interval by twice the value's relative Poisson sampling error at that scale
+    (``sampling_error``), so that a panel sampled from a calibrated curve that lies at
+    an interval's end is not reported outside it for its sampling noise alone.
+
+    Returns ``id, provider, kind, note, date, end, ref_start, ref_end, published, low,
+    high, panel, sampling_error, inside`` and ``panel_date`` (the panel's peak day)
     (``published``/``panel`` as numbers; for ``peak_day`` the dates are in ``note`` and
     the values are days since ``ref_start``).
     """
     s = dau.astype(float)
     s.index = pd.DatetimeIndex(s.index)
+    new = None
+    if installs is not None:
+        new = installs.astype(float)
+        new.index = pd.DatetimeIndex(new.index)
 
     def at(d):
         d = pd.Timestamp(d)
@@ -107,39 +122,59 @@ def dau_anchor_check(dau: pd.Series, anchors: pd.DataFrame) -> pd.DataFrame:
                              f"(panel {s.index.min().date()}..{s.index.max().date()})")
         return float(s.loc[d])
 
+    def total(series, a, b):
+        return float(series.loc[pd.Timestamp(a): pd.Timestamp(b)].sum())
+
+    def rel_error(*counts):  # relative Poisson s.d. of a product / quotient of counts
+        if scale is None:
+            return 0.0
+        return float(np.sqrt(sum(1.0 / max(scale * c, 1.0) for c in counts)))
+
     rows = []
     for a in anchors[anchors["weight"] > 0].itertuples(index=False):
         row = {"id": a.id, "provider": a.provider, "kind": a.kind, "note": a.note,
                "date": pd.Timestamp(a.date), "end": pd.Timestamp(a.end),
                "ref_start": pd.Timestamp(a.ref_start), "ref_end": pd.Timestamp(a.ref_end),
-               "tolerance": a.tolerance}
-        if a.kind == "level":
+               "published": a.value, "low": a.low, "high": a.high}
+        if a.kind in ("new_users", "installs_ratio") and new is None:
+            raise ValueError(f"anchor {a.id} ({a.kind}) needs the new users per day "
+                             "(installs=)")
+        if a.kind in ("level", "upper_bound"):
             v = at(a.date)
-            row |= {"published": a.value, "panel": v,
-                    "within": abs(v / a.value - 1) <= a.tolerance}
-        elif a.kind == "upper_bound":
-            v = at(a.date)
-            row |= {"published": a.value, "panel": v, "within": v <= a.value}
+            err = rel_error(v)
         elif a.kind == "share_of_peak":
-            v = at(a.date) / float(s.loc[: pd.Timestamp(a.date)].max())
-            row |= {"published": a.value, "panel": v, "within": abs(v - a.value) <= a.tolerance}
+            peak = float(s.loc[: pd.Timestamp(a.date)].max())
+            v = at(a.date) / peak
+            err = rel_error(at(a.date), peak)
         elif a.kind == "ratio_of_means":
-            num = s.loc[pd.Timestamp(a.date): pd.Timestamp(a.end)].mean()
-            den = s.loc[pd.Timestamp(a.ref_start): pd.Timestamp(a.ref_end)].mean()
-            v = float(num / den)
-            row |= {"published": a.value, "panel": v, "within": abs(v - a.value) <= a.tolerance}
+            num = s.loc[pd.Timestamp(a.date): pd.Timestamp(a.end)]
+            den = s.loc[pd.Timestamp(a.ref_start): pd.Timestamp(a.ref_end)]
+            v = float(num.mean() / den.mean())
+            err = rel_error(num.sum(), den.sum())
+        elif a.kind == "new_users":
+            v = total(new, a.date, a.end)
+            err = rel_error(v)
+        elif a.kind == "installs_ratio":
+            num, den = total(new, a.date, a.end), total(new, a.ref_start, a.ref_end)
+            v = num / den
+            err = rel_error(num, den)
         elif a.kind == "peak_day":
             window = s.loc[pd.Timestamp(a.ref_start): pd.Timestamp(a.end)]
             peak = window.idxmax()
             start = pd.Timestamp(a.ref_start)
             row |= {"published": float((pd.Timestamp(a.date) - start).days),
-                    "panel": float((peak - start).days), "within": peak == pd.Timestamp(a.date),
-                    "panel_date": peak}
+                    "panel": float((peak - start).days), "sampling_error": 0.0,
+                    "inside": peak == pd.Timestamp(a.date), "panel_date": peak}
+            rows.append(row)
+            continue
         else:
             raise ValueError(f"unknown anchor kind {a.kind!r} (anchor {a.id})")
+        row |= {"panel": v, "sampling_error": err,
+                "inside": simulate.inside(v, a.low, a.high,
+                                          slack=simulate.INSIDE_SLACK + 2 * err)}
         rows.append(row)
     out = pd.DataFrame(rows)
-    out["within"] = out["within"].astype(bool)
+    out["inside"] = out["inside"].astype(bool)
     return out
 
 
@@ -283,10 +318,31 @@ class Panel:
         return simulate.expected_dau(self.truth, start=self.start if start is None else start,
                                      end=self.end if end is None else end)
 
+    @cached_property
+    def installs(self) -> pd.Series:
+        """The market's new users per day in the panel's window (users by
+        ``install_date``; not scaled up), by date. Counted once."""
+        cols = ["user_id", "install_date", "market"]
+        flt = ((pads.field("market") == self.market)
+               & (pads.field("install_date") >= self.start.date()))
+        t = pads.dataset(str(self.path)).to_table(columns=cols, filter=flt)
+        per_day = t.group_by("install_date").aggregate([("user_id", "count_distinct")])
+        out = pd.Series(per_day["user_id_count_distinct"].to_numpy(),
+                        index=pd.DatetimeIndex(per_day["install_date"].to_pandas()),
+                        name="new_users").sort_index()
+        days = pd.date_range(self.start, self.end, freq="D")
+        return out.reindex(days, fill_value=0).astype(float)
+
+    @property
+    def scaled_installs(self) -> pd.Series:
+        """:attr:`installs` scaled up to the full user base, by date."""
+        return self.scale_up(self.installs)
+
     def anchor_check(self) -> pd.DataFrame:
-        """The panel's DAU, scaled up, against the anchors it is calibrated to
-        (:func:`dau_anchor_check`)."""
-        return dau_anchor_check(self.scaled_dau, self.anchors)
+        """The panel's DAU and new users, scaled up, against the anchors it is calibrated
+        to (:func:`dau_anchor_check`, allowing for its sampling error at its scale)."""
+        return dau_anchor_check(self.scaled_dau, self.anchors, self.scaled_installs,
+                                scale=self.scale)
 
 
 def main() -> int:

@@ -507,5 +507,25 @@ if not observed:
     res.number("new_users_within", nu.inside, "simulated arrivals within the published count")
     display(md(rr.new_user_sentence(nu, fit, market)))
 
+# %% [markdown]
+# ### Readings of the figures
+
+# %%
+#| label: tbl-ret-readings
+#| tbl-cap: "The calibration redone under each reading of the published figures: how many it fits, which it cannot meet (outside) and which bind, the installs' daily growth over 13-19 January, the model's US arrivals over the cohort window and the share of them not churned at days 30 and 365 (the simulation's truth, from the calibrated model, not a refit). SIMULATED model under published figures."
+if not observed:
+    readings = rr.calibration_readings(panel, cohort_start, cohort_end)
+    res.table("readings", readings)
+    display(md_table(rr.display_readings(readings)))
+
+# %%
+#| label: txt-ret-readings
+if not observed:
+    res.number("readings_survival_day365_low", readings["survival_day365"].min(),
+               "lowest day-365 survival of the arrivals over the readings", unit="share")
+    res.number("readings_survival_day365_high", readings["survival_day365"].max(),
+               "highest day-365 survival of the arrivals over the readings", unit="share")
+    display(md(rr.readings_sentence(readings, cohort_start, cohort_end)))
+
 # %%
 res.save()

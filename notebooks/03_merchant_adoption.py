@@ -177,13 +177,26 @@ if not observed:
         f"published {f.growth.value:g}× merchant growth in 2024 ({f.growth.id}); this "
         f"simulated run ends the year at {f.run_growth:.2f}×. Invited merchants opt in when "
         f"their simulated readiness exceeds a threshold fitted so that {f.opt_in.value:g} % "
-        f"do ({f.opt_in.id}: about {f.opt_in.value:g} % of merchants aim for results on "
-        f"RedNote), and an opted-in merchant gets a first overseas order with a probability "
-        f"fitted so that {f.success.value:g} % do ({f.success.id}: under a quarter of those "
-        f"who try succeed; the simulation sits at that bound, its optimistic edge). In this "
+        f"do, and an opted-in merchant gets a first overseas order with a probability "
+        f"fitted so that {f.success.value:g} % do. Both figures are one interviewee's "
+        f"impression, not measurements of the programme: the founder of an apparel brand "
+        f"said that about {f.opt_in.value:g} % of the domestic physical-apparel merchants "
+        f"she knows hope to achieve something on RedNote ({f.opt_in.id}), used here as the "
+        f"share of invited merchants who opt in to the cross-border programme, and that "
+        f"under a quarter of those who try achieve considerable results ({f.success.id}), "
+        f"used here as the chance of a first overseas order, which is not what she "
+        f"described; the simulation sits at that bound, its optimistic edge. In this "
         f"simulated run {f.run_opt_in_percent:.1f} % opt in and "
         f"{f.run_success_percent:.1f} % of them succeed."
     ))
+
+# %%
+#| label: tbl-adopt-inputs
+#| tbl-cap: "Every input of the SIMULATED merchants: whose figure or assumption it is and what it measures, what the simulation uses it as, the value used and the range its source supports (the published value_low to value_high of the figure; for a date window its first and last day; a point where nothing published bounds the assumption)."
+if not observed:
+    inputs = res.table("inputs", for_results(merchants.inputs_table(calibration, metrics)),
+                       "inputs of the simulation: source, use, value used, range")
+    display(md_table(ma.display_inputs(inputs)))
 
 # %%
 #| label: tbl-adopt-funnel
@@ -231,6 +244,27 @@ if not observed:
         f"the count of {f.large_sellers} a month. Both multiples are read as growth *to* the "
         "stated factor, as the curated figures note. The points in the figure are the "
         "simulated monthly merchant base, calibrated to RedNote's multiple."
+    ))
+
+# %%
+#| label: tbl-adopt-growth-readings
+#| tbl-cap: "The TikTok Shop comparison under each reading of its published figure: growth to 3-5x or by 3-5x (to 4-6x), counted from the first or the last day of April 2024 (the source names the month only) to 6 December 2024; the monthly growth range each reading implies and where RedNote's 2024 rate falls, with its 8.1x read as growth to 8.1x or by 8.1x (published figures, not simulated)."
+if not observed:
+    readings = ma.growth_readings(metrics)
+    res.table("growth_readings", for_results(readings),
+              "TikTok Shop and RedNote monthly merchant growth under each reading")
+    display(md_table(ma.display_growth_readings(readings)))
+
+# %%
+#| label: txt-adopt-growth-readings
+if not observed:
+    f = ma.readings_facts(readings)
+    for name, (value, description) in f.numbers.items():
+        res.number(name, value, description, unit="percent")
+    display(md(
+        f"The comparison above reads TikTok Shop's figure ({f.ids}) as {f.default}. The source allows other readings: \"zengzhang le 3-5 bei\" can mean "
+        f"grew to or grew by 3-5 times, and it names April, not a day. Under each reading, "
+        f"{f.readings}. {f.verdict}"
     ))
 
 # %% [markdown]

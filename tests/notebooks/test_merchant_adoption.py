@@ -516,7 +516,7 @@ def test_notebook_text_cells_keep_only_templates_and_res_number():
     cells = [c for c in nb.cells if c.cell_type == "code"
              and re.search(r"^#\| label: txt-", c.source, re.M)]
     labels = [re.search(r"^#\| label: (\S+)", c.source, re.M).group(1) for c in cells]
-    assert len(cells) == 10 and sum("-obs-" in lab for lab in labels) == 4, labels
+    assert len(cells) == 11 and sum("-obs-" in lab for lab in labels) == 4, labels
     for cell, label in zip(cells, labels, strict=True):
         body = _unguarded(ast.parse(cell.source).body)
         first, *middle, last = [None, *body] if len(body) == 1 else body
@@ -746,3 +746,99 @@ def test_notebook_03_on_a_duckdb_table_with_markets_and_effort(tmp_path):
                                          "merchant_column: shop\ntime_column: joined\n")
     assert run.returncode != 0 and not results.exists()
     assert "'2025-02-30'" in run.stderr and "opt_ins.csv, row 2 (line 3)" in run.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# Section 4 under each reading of its sources (issue 13)
+# ---------------------------------------------------------------------------------------
+
+
+def _monthly(multiple: float, start: str, end: str) -> float:
+    days = (pd.Timestamp(end) - pd.Timestamp(start)).days + 1
+    return 100 * (multiple ** (1 / (days / (365.25 / 12))) - 1)
+
+
+def test_growth_readings_published_to_and_by_from_either_end_of_april(metrics):
+    """published: TikTok Shop US 'zengzhang le 3-5 bei', April - 6 December 2024
+    (PM023 value_low 3, PM024 value_high 5), read to 3-5x and by 3-5x (to 4-6x), from
+    1 or 30 April; RedNote 8.1x over 2024, read to and by. Rates by the formula."""
+    r = ma.growth_readings(metrics)
+    assert list(zip(r["tiktok_reading"], r["start"].dt.day, strict=True)) == [
+        ("to", 1), ("to", 30), ("by", 1), ("by", 30)]
+    assert r["multiple_low"].tolist() == [3, 3, 4, 4] and r["multiple_high"].tolist() == [5, 5, 6, 6]
+    for row in r.itertuples():
+        assert row.tiktok_low_percent == pytest.approx(
+            _monthly(row.multiple_low, row.start, "2024-12-06"))
+        assert row.tiktok_high_percent == pytest.approx(
+            _monthly(row.multiple_high, row.start, "2024-12-06"))
+        assert row.rednote_to_percent == pytest.approx(_monthly(8.1, "2024-01-01", "2024-12-31"))
+        assert row.rednote_by_percent == pytest.approx(_monthly(9.1, "2024-01-01", "2024-12-31"))
+        for red in ("to", "by"):
+            rate = getattr(row, f"rednote_{red}_percent")
+            want = ("inside" if row.tiktok_low_percent <= rate <= row.tiktok_high_percent
+                    else "below" if rate < row.tiktok_low_percent else "above")
+            assert getattr(row, f"rednote_{red}_position") == want
+    # the default reading is the one growth_comparison uses
+    g = ma.growth_comparison(metrics)
+    tts = g[g["entity"] == "TikTok Shop"]["monthly_growth_percent"]
+    assert r.iloc[0]["tiktok_low_percent"] == pytest.approx(tts.min())
+    assert r.iloc[0]["tiktok_high_percent"] == pytest.approx(tts.max())
+    # the audit (published-metrics-2026-12.md, section 4, item 14): read "by" from the
+    # law's signing on 24 April, TikTok's range is 20.5-27.3 %/month (it counts 226 days,
+    # the end day excluded; both days included here: 20.4-27.2); 24 April lies between
+    # the table's two start days, and so does that range
+    assert _monthly(4, "2024-04-24", "2024-12-06") == pytest.approx(20.5, abs=0.15)
+    assert _monthly(6, "2024-04-24", "2024-12-06") == pytest.approx(27.3, abs=0.15)
+    by = r[r["tiktok_reading"] == "by"]
+    assert by["tiktok_low_percent"].iloc[0] < 20.5 < by["tiktok_low_percent"].iloc[1]
+
+
+def test_readings_facts_published_crossing_day_and_verdict(metrics):
+    """published: under 'by' the conclusion changes within April; the day named is the
+    last start day for which RedNote's rate is still inside TikTok's range."""
+    r = ma.growth_readings(metrics)
+    f = ma.readings_facts(r)
+    m = re.search(r"below it for a start after (\d+) April", f.readings)
+    assert m, f.readings
+    day = int(m.group(1))
+    rate = r.iloc[0]["rednote_to_percent"]
+    assert _monthly(4, f"2024-04-{day:02d}", "2024-12-06") <= rate
+    assert _monthly(4, f"2024-04-{day + 1:02d}", "2024-12-06") > rate
+    assert "depends on how the TikTok figure is read" in f.verdict
+    assert f.default == "growth to 3-5x from 1 April" and f.ids == "PM023, PM024"
+    assert set(f.numbers) >= {"tiktok_by_30apr_low_percent", "rednote_by_percent"}
+
+
+def test_readings_facts_synthetic_conclusion_that_holds_everywhere(metrics):
+    """synthetic: TikTok bounds of 2x-20x put RedNote inside under every reading."""
+    m = metrics.copy()
+    tts = (m["entity"] == "TikTok Shop") & (m["metric"] == "merchant_count_growth")
+    m.loc[tts & (m["qualifier"] == "at_least"), "value_low"] = 2.0
+    m.loc[tts & (m["qualifier"] == "at_most"), "value_high"] = 20.0
+    f = ma.readings_facts(ma.growth_readings(m))
+    assert f.verdict == "The conclusion holds under every reading."
+    assert "whatever the day in April" in f.readings and "after" not in f.readings
+
+
+def test_inputs_table_simulation_names_every_input_and_its_range(cal, metrics):
+    """simulation: every field of Assumptions (per market for the market ones) and every
+    published figure used has a row saying whose it is and what it is used as; the
+    published ranges are the rows' value_low / value_high."""
+    t = M.inputs_table(cal, metrics)
+    assert t["simulated"].all() and t.attrs["simulated"]
+    fields = {f for f in M.Assumptions.__dataclass_fields__ if f != "markets"}
+    fields |= set(M.MarketAssumptions.__dataclass_fields__)
+    assert fields <= set(t["input"]) and set(t["input"]) <= set(M.INPUT_NOTES)
+    assert (t["source"] != "").all() and (t["used_as"] != "").all()
+    pm = metrics.set_index("id")
+    opt = t[t["input"] == "opt_in_share"].iloc[0]
+    assert opt["id"] == cal.targets["opt_in_share"].id
+    assert opt["low"] == f"{pm.loc[opt['id'], 'value_low']:g} %"
+    assert opt["high"] == f"{pm.loc[opt['id'], 'value_high']:g} %"
+    assert "interviewee" in opt["source"] and "cross-border" in opt["used_as"]
+    success = t[t["input"] == "success_share"].iloc[0]
+    assert success["low"] == "not stated" and "first overseas order" in success["used_as"]
+    assert len(t[t["input"] == "p_week"]) == len(M.MARKETS)
+    shown = ma.display_inputs(t)
+    assert len(shown) == len(t["input"].unique())
+    assert shown.loc[shown["input"] == "launch", "range"].iloc[0] == "1 Mar 2025 to 10 Mar 2025"

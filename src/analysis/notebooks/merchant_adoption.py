@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.data.sources import load_published_metrics
+from analysis.data.sources import load_published_metrics, with_intervals
 from analysis.models import adoption
 from analysis.notebooks.common import label_observed, label_simulated
 from analysis.simulation.merchants import (
@@ -96,6 +96,11 @@ __all__ = [
     "format_scenario",
     "growth_comparison",
     "growth_facts",
+    "growth_readings",
+    "display_growth_readings",
+    "display_inputs",
+    "readings_facts",
+    "ReadingsFacts",
     "implied_monthly_growth",
     "join_words",
     "describe_opt_ins",
@@ -221,6 +226,141 @@ def growth_comparison(metrics: pd.DataFrame | None = None) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out.attrs["simulated"] = False
     return out
+
+
+#: Readings of a "grew N-fold" figure: growth *to* N times the start, or *by* N times
+#: (to N + 1 times), as the Chinese "zengzhang le N bei" allows both.
+READINGS = {"to": "grew to", "by": "grew by"}
+
+
+def _bounds(metrics: pd.DataFrame) -> pd.DataFrame:
+    """``metrics`` with ``value_low`` / ``value_high`` (computed when not stored)."""
+    return metrics if "value_low" in metrics else with_intervals(metrics)
+
+
+def growth_readings(metrics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The TikTok Shop comparison under each reading of its figure (published-derived).
+
+    TikTok Shop US's merchants "zengzhang le 3-5 bei" from April to 6 December 2024
+    (the ``value_low`` of its lower-bound row and the ``value_high`` of its upper-bound
+    row): read as growth *to* 3-5x or *by* 3-5x (to 4-6x), from the first or the last
+    day of April (the text names the month only). RedNote's all-merchant multiple
+    (calendar 2024; its own interval) is read *to* and *by* as well. One row per
+    TikTok reading and start day: the TikTok range in %/month, RedNote's rate under each
+    of its readings and where it falls (``inside``, ``above``, ``below``). Not
+    simulated (``attrs["simulated"] = False``).
+    """
+    metrics = _bounds(load_published_metrics() if metrics is None else metrics)
+    tts = metrics[(metrics["entity"] == "TikTok Shop")
+                  & (metrics["metric"] == "merchant_count_growth")]
+    red = metrics[(metrics["entity"] == "RedNote")
+                  & (metrics["metric"] == "merchant_count_growth")]
+    if tts.empty or len(red) != 1:
+        raise LookupError("expected TikTok Shop and one RedNote merchant_count_growth figure")
+    lo_row = tts.loc[tts["value_low"].idxmin()] if tts["value_low"].notna().any() else None
+    hi_row = tts.loc[tts["value_high"].idxmax()] if tts["value_high"].notna().any() else None
+    if lo_row is None or hi_row is None:
+        raise LookupError("TikTok Shop's merchant growth needs a lower and an upper bound")
+    low, high = float(lo_row["value_low"]), float(hi_row["value_high"])
+    end = pd.Timestamp(lo_row["period_end"])
+    month = pd.Timestamp(lo_row["period_start"])
+    starts = (month, month + pd.offsets.MonthEnd(0))
+    r = red.iloc[0]
+    r_lo, r_hi = float(r["value_low"]), float(r["value_high"])
+    rate = {}
+    for reading, add in (("to", 0.0), ("by", 1.0)):
+        rate[reading] = (100 * implied_monthly_growth(r_lo + add, r["period_start"], r["period_end"]),
+                         100 * implied_monthly_growth(r_hi + add, r["period_start"], r["period_end"]))
+    rows = []
+    for reading, add in (("to", 0.0), ("by", 1.0)):
+        for start in starts:
+            g_lo = 100 * implied_monthly_growth(low + add, start, end)
+            g_hi = 100 * implied_monthly_growth(high + add, start, end)
+            row = {"tiktok_reading": reading, "start": start, "end": end,
+                   "months": months_between(start, end), "multiple_low": low + add,
+                   "multiple_high": high + add, "tiktok_low_percent": g_lo,
+                   "tiktok_high_percent": g_hi, "ids": f"{lo_row['id']}, {hi_row['id']}"}
+            for red_reading, (a, b) in rate.items():
+                row[f"rednote_{red_reading}_percent"] = a
+                row[f"rednote_{red_reading}_high_percent"] = b
+                row[f"rednote_{red_reading}_position"] = (
+                    "inside" if g_lo <= a and b <= g_hi else "above" if a > g_hi
+                    else "below" if b < g_lo else "overlapping")
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    out.attrs["simulated"] = False
+    out.attrs["rednote_id"] = r["id"]
+    out.attrs["rednote_multiple"] = r_lo
+    return out
+
+
+def _reading_phrase(reading: str, low: float, high: float) -> str:
+    """("by", 4, 6) -> "grew by 3-5x (to 4-6x)"; ("to", 3, 5) -> "grew to 3-5x"."""
+    if reading == "by":
+        return f"grew by {low - 1:g}-{high - 1:g}x (to {low:g}-{high:g}x)"
+    return f"grew to {low:g}-{high:g}x"
+
+
+def display_growth_readings(readings: pd.DataFrame) -> pd.DataFrame:
+    """:func:`growth_readings` as the report shows it."""
+    return pd.DataFrame({
+        "TikTok Shop read as": [_reading_phrase(v, lo, hi)
+                                for v, lo, hi in zip(readings["tiktok_reading"],
+                                                     readings["multiple_low"],
+                                                     readings["multiple_high"], strict=True)],
+        "from": [f"{d.day} {d:%B %Y}" for d in readings["start"]],
+        "months": [f"{v:.1f}" for v in readings["months"]],
+        "TikTok Shop %/month": [f"{a:.1f}-{b:.1f}" for a, b in
+                                zip(readings["tiktok_low_percent"],
+                                    readings["tiktok_high_percent"], strict=True)],
+        "RedNote read 'to' (%/month)": [f"{a:.1f}: {p}" for a, p in
+                                        zip(readings["rednote_to_percent"],
+                                            readings["rednote_to_position"], strict=True)],
+        "RedNote read 'by' (%/month)": [f"{a:.1f}: {p}" for a, p in
+                                        zip(readings["rednote_by_percent"],
+                                            readings["rednote_by_position"], strict=True)],
+    })
+
+
+#: Short names of the simulation's inputs for the report's table (narrow first column).
+_INPUT_LABELS = {"merchant_growth": "growth", "opt_in_share": "opt-in share",
+                 "success_share": "success share", "programme_launch": "launch",
+                 "ad_peak": "ad peak", "ad_nearly_stopped": "ads stop",
+                 "base_start": "base size", "invite_share": "invited share",
+                 "p_week": "p per week", "q_week": "q per week", "ad_beta": "ad beta",
+                 "nearly_stopped_level": "stop level", "ad_ramp_start": "ads start",
+                 "readiness_success_slope": "readiness slope",
+                 "order_lag_mean_days": "order lag", "order_lag_shape": "lag shape",
+                 "horizon_days": "horizon"}
+
+
+def _short_dates(text: str) -> str:
+    """ISO dates in ``text`` as "1 Mar 2025" (breakable in a narrow table column)."""
+    import re
+
+    return re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b",
+                  lambda m: f"{int(m[3])} {pd.Timestamp(m[0]):%b} {m[1]}", text)
+
+
+def display_inputs(inputs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`analysis.simulation.merchants.inputs_table` as the report shows it: one row
+    per input (the per-market assumptions on one row), the value used and its range."""
+    rows = []
+    for name, g in inputs.groupby("input", sort=False):
+        first = g.iloc[0]
+        if len(g) > 1:  # one value per market
+            used = ", ".join(f"{r.market} {r.used}" for r in g.itertuples())
+            rng = "none (points)"
+        else:
+            used = first["used"]
+            rng = ("none (a point)" if first["kind"] == "assumed"
+                   else f"{first['low']} to {first['high']}")
+        rows.append({"input": _INPUT_LABELS.get(name, name.replace("_", " ")),
+                     "whose figure, what it measures": (f"{first['id']}: " if first["id"]
+                                                        else "") + first["source"],
+                     "used in the simulation as": first["used_as"],
+                     "value used": _short_dates(used), "range": _short_dates(rng)})
+    return pd.DataFrame(rows)
 
 
 def calibration_table(sim: MerchantSimulation) -> pd.DataFrame:
@@ -1064,6 +1204,87 @@ def growth_facts(growth: pd.DataFrame, calibration: Calibration) -> GrowthFacts:
         tts_end=tts["period_end"].iloc[0],
         large_sellers=join_words([f"{r.segment} by {r.monthly_growth_percent:.1f} %"
                                   for r in red_big.itertuples()]))
+
+
+@dataclass(frozen=True)
+class ReadingsFacts:
+    """What the readings sentence states: ``numbers`` to record (name -> (value,
+    description)); ``default`` (the reading the table above uses), ``readings`` (one
+    clause per TikTok reading: its range from the first and the last day of April and
+    where RedNote falls), ``verdict`` (whether the comparison's conclusion holds under
+    every reading) and ``ids``."""
+
+    numbers: dict[str, tuple[float, str]]
+    default: str
+    readings: str
+    verdict: str
+    ids: str
+
+
+def _crossing_day(multiple: float, rate_percent: float, end: pd.Timestamp) -> pd.Timestamp:
+    """The start day from which growing ``multiple``-fold by ``end`` implies exactly
+    ``rate_percent`` a month (a later start implies more)."""
+    months = math.log(multiple) / math.log1p(rate_percent / 100)
+    return (end + pd.Timedelta(days=1) - pd.Timedelta(days=months * DAYS_PER_MONTH)).floor("D")
+
+
+def readings_facts(readings: pd.DataFrame) -> ReadingsFacts:
+    """The readings sentence's numbers; ``readings`` is :func:`growth_readings` output."""
+    numbers = {}
+    clauses = []
+    holds = True
+    default = readings.iloc[0]
+    for reading, g in readings.groupby("tiktok_reading", sort=False):
+        first, last = g.iloc[0], g.iloc[-1]
+        phrase = _reading_phrase(reading, first["multiple_low"], first["multiple_high"])
+        parts = []
+        for red in ("to", "by"):
+            pos_first, pos_last = first[f"rednote_{red}_position"], last[f"rednote_{red}_position"]
+            rate = first[f"rednote_{red}_percent"]
+            if pos_first != default["rednote_to_position"] or pos_last != pos_first:
+                holds = False
+            if pos_first == pos_last:
+                where = f"{pos_first} it whatever the day in April"
+            else:
+                bound = ("multiple_low" if "below" in (pos_first, pos_last) else "multiple_high")
+                day = _crossing_day(first[bound], rate, first["end"])
+                later = pos_last
+                where = (f"{pos_first} it for a start on 1 April but {later} it for a start "
+                         f"after {day.day} {day:%B}")
+            parts.append(f"RedNote's {rate:.1f} % ({READINGS[red]} "
+                         f"{_red_multiple(readings, red) - (red == 'by'):g}x) falls {where}")
+        for row in g.itertuples():
+            key = f"tiktok_{reading}_{row.start:%d%b}".lower()
+            numbers[f"{key}_low_percent"] = (row.tiktok_low_percent,
+                                             f"TikTok Shop US monthly growth, low, {phrase}, "
+                                             f"from {row.start.day} {row.start:%B}")
+            numbers[f"{key}_high_percent"] = (row.tiktok_high_percent,
+                                              f"TikTok Shop US monthly growth, high, {phrase}, "
+                                              f"from {row.start.day} {row.start:%B}")
+        clauses.append(
+            f"read as {phrase}, TikTok Shop's range is "
+            f"{first['tiktok_low_percent']:.1f}-{first['tiktok_high_percent']:.1f} % a month "
+            f"from 1 April and {last['tiktok_low_percent']:.1f}-"
+            f"{last['tiktok_high_percent']:.1f} % from {last['start'].day} April, and "
+            + ", and ".join(parts))
+    numbers["rednote_by_percent"] = (float(default["rednote_by_percent"]),
+                                     "RedNote monthly merchant growth, 8.1x read as grew by")
+    return ReadingsFacts(
+        numbers=numbers,
+        default=(f"growth to {default['multiple_low']:g}-{default['multiple_high']:g}x from "
+                 f"{default['start'].day} {default['start']:%B}"),
+        readings="; ".join(clauses),
+        verdict=("The conclusion holds under every reading." if holds else
+                 "So whether RedNote's merchant base grew as fast as TikTok Shop's depends "
+                 "on how the TikTok figure is read: within its range under the reading the "
+                 "table uses, below it under others."),
+        ids=default["ids"])
+
+
+def _red_multiple(readings: pd.DataFrame, reading: str) -> float:
+    """RedNote's multiple under a reading (the 'to' multiple, plus 1 for 'by')."""
+    base = readings.attrs.get("rednote_multiple", float("nan"))
+    return base + (1.0 if reading == "by" else 0.0)
 
 
 def _by_estimator(estimates: pd.DataFrame, estimator: str) -> pd.DataFrame:

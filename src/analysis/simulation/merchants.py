@@ -84,8 +84,16 @@ funnel shares by numerical integration over the readiness distribution) and matc
 the targets (:data:`CALIBRATION_TOLERANCE`, relative); a realised simulation then
 matches them up to sampling noise. "Under a quarter" is an upper bound; the simulation
 is calibrated *to* the bound, i.e. it is the optimistic edge of what was published.
-The readings are themselves assumptions: the 20 % and the quarter come from one
-founder's account of apparel merchants (January 2025), not from the programme.
+The readings are themselves assumptions: the 20 % and the quarter are one interviewee's
+impression -- Xueyan, founder of the YANN BOUTIQUE apparel brand, quoted in a January
+2025 article -- of the *domestic* physical-apparel merchants she knows: about 20 % hope
+to achieve something on RedNote (used here as the share of invited merchants who opt in
+to the *cross-border* programme), and under a quarter of those who try achieve
+"considerable results" (used here as the chance of a *first overseas order*, which is
+not what she described). Neither figure is about the programme. :data:`INPUT_NOTES`
+says, for every input, whose figure or assumption it is, what it measures and how the
+simulation uses it; :func:`inputs_table` adds the value used and the range the source
+supports (``value_low`` / ``value_high`` of ``published_metrics.csv``).
 
 What is *not* calibrated: :math:`p_k, q_k`, the invited shares, :math:`M_0`,
 :math:`\beta`, the ad-path shape parameters and the order lag. No published series of
@@ -133,7 +141,9 @@ __all__ = [
     "calibrate",
     "campaign_days",
     "effort_paths",
+    "INPUT_NOTES",
     "funnel_table",
+    "inputs_table",
     "mark_simulated",
     "months_between",
     "period_days",
@@ -266,6 +276,55 @@ class Assumptions:
             pd.Timestamp(self.ad_ramp_start)
         except ValueError:
             raise ValueError(f"ad_ramp_start must be a date, got {self.ad_ramp_start!r}") from None
+
+
+#: Every input of the simulation: name -> (whose figure or assumption it is and what it
+#: measures, what the simulation uses it as). Published inputs are named after their
+#: :data:`_SELECTORS` key; the rest are fields of :class:`Assumptions`.
+INPUT_NOTES: dict[str, tuple[str, str]] = {
+    "merchant_growth": (
+        "published, unattributed (article 004): all merchants on RedNote in 2024, "
+        "\"an 8.1-fold surge\" (read as to 8.1x; 9.1x if by 8.1x)",
+        "monthly growth of the merchant base (fitted)"),
+    "opt_in_share": (
+        "one interviewee's impression (Xueyan, founder of the YANN BOUTIQUE apparel "
+        "brand): about 20 % of the domestic apparel merchants she knows hope to achieve "
+        "something on RedNote",
+        "share of invited merchants who opt in to the cross-border programme (fitted)"),
+    "success_share": (
+        "the same interviewee: under a quarter of the merchants who try RedNote achieve "
+        "considerable results (an upper bound)",
+        "chance of a first overseas order, set at the bound (fitted)"),
+    "programme_launch": (
+        "published (article 003): invitations from \"early March\" 2025, encoded as "
+        "1-10 March",
+        "launch day: the window's first day"),
+    "ad_peak": (
+        "AppGrowing: US ad placements peaked on 22 January 2025 (no volume published)",
+        "peak of the transposed campaign (shape only)"),
+    "ad_nearly_stopped": (
+        "AppGrowing: US placements almost stopped by 20 February 2025 (no count)",
+        "day the campaign falls to nearly_stopped_level"),
+    "base_start": ("assumed: RedNote publishes no merchant count",
+                   "merchants on 1 January 2024 (scale only)"),
+    "invite_share": ("assumed: nothing published on who was invited",
+                     "share of the merchant base invited, per market"),
+    "p_week": ("assumed: no adoption series of the programme is published",
+               "true Bass innovation per week, per market"),
+    "q_week": ("assumed: no adoption series of the programme is published",
+               "true Bass imitation per week, per market"),
+    "ad_beta": ("assumed: no ad volume or ad effect is published",
+                "speed-up of the diffusion clock at peak ads"),
+    "nearly_stopped_level": ("assumed: \"almost stopped\" gives no number",
+                             "placements on the nearly-stopped day, share of peak"),
+    "ad_ramp_start": ("assumed: the campaign's first day is not published (the US surge's)",
+                      "first day of the campaign's rise"),
+    "readiness_success_slope": ("assumed",
+                                "effect of readiness on a first overseas order"),
+    "order_lag_mean_days": ("assumed", "mean days from opt-in to a first overseas order"),
+    "order_lag_shape": ("assumed", "shape of the Gamma delay to a first order"),
+    "horizon_days": ("choice of the analysis", "days simulated from launch"),
+}
 
 
 # ---------------------------------------------------------------------------------------
@@ -730,6 +789,74 @@ def funnel_table(sim: MerchantSimulation) -> pd.DataFrame:
             "first_order_percent": 100 * orders / opted if opted else float("nan")})
     return mark_simulated(pd.DataFrame(rows))
 
+
+
+def inputs_table(calibration: Calibration, metrics: pd.DataFrame | None = None
+                 ) -> pd.DataFrame:
+    """Every input of the simulation: what it is, whose it is, how it is used, the value
+    used and the range its source supports.
+
+    One row per input (per market for the market assumptions), columns ``input``,
+    ``market`` ("" when not per market), ``id`` (the published row, "" for an
+    assumption), ``source`` and ``used_as`` (:data:`INPUT_NOTES`), ``used`` (the value
+    the simulation uses, as text), ``low`` and ``high`` (as text: the published
+    ``value_low`` / ``value_high`` of the figure -- "not stated" for the open side of a
+    bound -- or, for a date window, its first and last day; for an assumption the point
+    itself, nothing published bounding it) and ``kind`` (``calibrated``, ``shaping`` or
+    ``assumed``). The table describes the simulation (``simulated`` True).
+    """
+    from analysis.data.sources import with_intervals
+
+    metrics = load_published_metrics() if metrics is None else metrics
+    if "value_low" not in metrics:
+        metrics = with_intervals(metrics)
+    bounds = metrics.set_index("id")[["value_low", "value_high"]]
+    t, a = calibration.targets, calibration.assumptions
+
+    def num(v: float, unit: str) -> str:
+        if not math.isfinite(v):
+            return "not stated"
+        return f"{v:g} %" if unit == "percent" else f"{v:g}x" if unit == "multiple" else f"{v:g}"
+
+    rows = []
+    for name, kind in (("merchant_growth", "calibrated"), ("opt_in_share", "calibrated"),
+                       ("success_share", "calibrated")):
+        tg = t[name]
+        lo, hi = (float(x) for x in bounds.loc[tg.id])
+        rows.append({"input": name, "market": "", "id": tg.id, "used": num(tg.value, tg.unit),
+                     "low": num(lo, tg.unit), "high": num(hi, tg.unit), "kind": kind})
+    launch = t["programme_launch"]
+    rows.append({"input": "programme_launch", "market": "", "id": launch.id,
+                 "used": f"{calibration.dates['launch']:%Y-%m-%d}",
+                 "low": f"{launch.period_start:%Y-%m-%d}",
+                 "high": f"{launch.period_end:%Y-%m-%d}", "kind": "shaping"})
+    for name in ("ad_peak", "ad_nearly_stopped"):
+        tg = t[name]
+        rows.append({"input": name, "market": "", "id": tg.id,
+                     "used": f"{tg.period_start:%Y-%m-%d}", "low": f"{tg.period_start:%Y-%m-%d}",
+                     "high": f"{tg.period_end:%Y-%m-%d}", "kind": "shaping"})
+    point = {"base_start": f"{a.base_start:,}", "ad_beta": f"{a.ad_beta:g}",
+             "nearly_stopped_level": f"{a.nearly_stopped_level:g}",
+             "ad_ramp_start": str(a.ad_ramp_start),
+             "readiness_success_slope": f"{a.readiness_success_slope:g}",
+             "order_lag_mean_days": f"{a.order_lag_mean_days:g}",
+             "order_lag_shape": f"{a.order_lag_shape:g}", "horizon_days": f"{a.horizon_days:g}"}
+    for name in ("base_start",):
+        rows.append({"input": name, "market": "", "id": "", "used": point[name],
+                     "low": point[name], "high": point[name], "kind": "assumed"})
+    for field_name in ("invite_share", "p_week", "q_week"):
+        for k in MARKETS:
+            v = f"{getattr(a.markets[k], field_name):g}"
+            rows.append({"input": field_name, "market": k, "id": "", "used": v, "low": v,
+                         "high": v, "kind": "assumed"})
+    for name in ("ad_beta", "nearly_stopped_level", "ad_ramp_start", "readiness_success_slope",
+                 "order_lag_mean_days", "order_lag_shape", "horizon_days"):
+        rows.append({"input": name, "market": "", "id": "", "used": point[name],
+                     "low": point[name], "high": point[name], "kind": "assumed"})
+    out = pd.DataFrame(rows)
+    out.insert(3, "source", [INPUT_NOTES[n][0] for n in out["input"]])
+    out.insert(4, "used_as", [INPUT_NOTES[n][1] for n in out["input"]])
+    return mark_simulated(out)
 
 
 def with_assumptions(**changes: Any) -> Assumptions:

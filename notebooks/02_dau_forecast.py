@@ -425,10 +425,9 @@ if not observed:
         + f" (at least {100 * s.scenario_share_mau_last:.2f} % of the MAU on day "
         f"{tl.days_ahead[-1]}). At the top of its second wave ({s.shock_day:%-d %B}) the "
         f"*{fr.SCENARIOS[-1]}* scenario would bring the US to {fmt_int(s.shock_dau)} daily "
-        f"users, {s.shock_share_percent:.2f} % of the total DAU. The published total is "
-        f"{s.months_old} months older than the figure of Sensor Tower, and RedNote was growing "
-        f"then ({s.growth_value:+g} % year on year, {s.growth_provider}, {s.growth_id}), so "
-        f"these shares are, if anything, too high."
+        f"users, {s.shock_share_percent:.2f} % of the total DAU. "
+        + fr.share_bias_sentence(totals["dau"], s.months_old, s.growth_value,
+                                 s.growth_provider, s.growth_id)
     ))
 
 # %% [markdown]

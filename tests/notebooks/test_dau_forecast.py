@@ -602,3 +602,20 @@ def test_bgbb_active_curve_and_forecast_panel(sim_panel):
     assert names == ["oos_mape_BGBB_cohort_parameters_only",
                      "oos_coverage_BGBB_cohort_parameters_only",
                      "oos_mape_BGBB_cohort", "oos_coverage_BGBB_cohort"]
+
+
+def test_share_denominator_day_note_csv():
+    """QuestMobile's 97.81 M total DAU (PM077, data/raw/published_metrics.csv) was
+    measured on Spring Festival Eve (its note): the stale denominator pulls the shares
+    both ways, and the sentence says the direction is not known; without such a note it
+    says the shares are too high."""
+    from analysis.data import sources
+
+    total = fr.published_totals(sources.load_published_metrics())["dau"]
+    assert total["id"] == "PM077" and total["day_note"] == "Spring Festival Eve"
+    text = fr.share_bias_sentence(total, 12, 43.8, "QuestMobile", "PM078")
+    assert "Spring Festival Eve" in text and "not known" in text and "too low" in text
+    plain = fr.share_bias_sentence({**total, "day_note": ""}, 12, 43.8, "QuestMobile", "PM078")
+    assert plain.endswith("if anything, they are too high.")
+    assert fr._day_note("RedNote DAU on 9 Feb 2024 (Spring Festival Eve).") == "Spring Festival Eve"
+    assert fr._day_note("no parenthesis here") == ""

@@ -84,6 +84,7 @@ from analysis.notebooks.common import axes_or_new, fmt_pct
 from analysis.simulation.panel import Panel
 
 __all__ = [
+    "share_bias_sentence",
     "BACKTEST",
     "BUCKETS",
     "MILESTONES",
@@ -790,7 +791,8 @@ def published_total(metrics: pd.DataFrame, metric: str, provider: str,
                     entity: str = "RedNote", exclude_market: str = "US") -> dict:
     """The latest published figure of ``entity``'s ``metric`` (``dau`` or ``mau``, unit
     users, not a forecast) by ``provider`` outside ``exclude_market``: ``id, provider,
-    metric, market, date, value, qualifier``."""
+    metric, market, date, value, qualifier`` and ``day_note``: what the figure's note
+    says of its day (the closing parenthesis of ``note_en``, e.g. a holiday; "" if none)."""
     m = metrics[(metrics["entity"] == entity) & (metrics["metric"] == metric)
                 & (metrics["provider"] == provider) & (metrics["unit"] == "users")
                 & (metrics["market"] != exclude_market) & (metrics["qualifier"] != "forecast")]
@@ -799,7 +801,32 @@ def published_total(metrics: pd.DataFrame, metric: str, provider: str,
     r = m.sort_values("period_start").iloc[-1]
     return {"id": r["id"], "provider": provider, "metric": metric, "market": r["market"],
             "date": pd.Timestamp(r["period_start"]), "value": float(r["value"]),
-            "qualifier": r["qualifier"]}
+            "qualifier": r["qualifier"], "day_note": _day_note(r.get("note_en", ""))}
+
+
+def _day_note(note) -> str:
+    """The closing parenthesis of a note ("... on 9 Feb 2024 (Spring Festival Eve)." ->
+    "Spring Festival Eve"), or ""."""
+    import re
+
+    found = re.search(r"\(([^()]*)\)\.?\s*$", str(note) if isinstance(note, str) else "")
+    return found.group(1) if found else ""
+
+
+def share_bias_sentence(total: Mapping, months_old: int, growth_value: float,
+                        growth_provider: str, growth_id: str) -> str:
+    """Which way the stale denominator pulls the shares: growth since the total was
+    measured makes them too high; a special day (a holiday the figure's note names)
+    that lifted the total makes them too low, so then the direction is not known."""
+    text = (f"The published total is {months_old} months older than the figure of Sensor "
+            f"Tower, and RedNote was growing then ({growth_value:+g} % year on year, "
+            f"{growth_provider}, {growth_id}), which makes these shares too high")
+    if total.get("day_note"):
+        return text + (f"; but it was measured on a special day ({total['day_note']}, "
+                       f"{total['id']}), when the total may stand above an ordinary day's, "
+                       f"which makes them too low: the net direction of the error is not "
+                       f"known.")
+    return text + ": if anything, they are too high."
 
 
 def published_totals(metrics: pd.DataFrame) -> dict[str, dict]:

@@ -43,6 +43,8 @@ cohort_end = "2025-01-19"
 definition = "unbounded"
 holdout_days = 14
 horizons = [30, 90, 180, 365]
+cohort_period = "day"  # "week" or "month": cohorts, ages, holdout and horizons in that unit
+holdout_periods = None  # weeks or months held out (with cohort_period week or month)
 source = "simulated"  # or a path / glob / directory of Parquet or CSV, or a DuckDB file
 user_column = "user_id"
 time_column = "event_date"
@@ -69,13 +71,16 @@ res = Results("01_retention")
 LEVEL = 0.95  # coverage of every interval
 
 observed = source != "simulated"
+holdout = holdout_days if cohort_period == "day" else holdout_periods
+UNIT = cohort_period  # the unit of ages, the holdout and the horizons
 if observed:
     # an OBSERVED log: the analyst's own events, checked and mapped to the engine's columns
     log = read_event_log(source, user_column=user_column, time_column=time_column,
                          market_column=market_column, install_column=install_column,
                          time_format=time_format, timezone=timezone, table=table, as_of=as_of)
     arrivals = rr.observed_arrivals(log, cohort_start, cohort_end, definition,
-                                    market=market if market_column else None, as_of=as_of)
+                                    market=market if market_column else None, as_of=as_of,
+                                    cohort_period=cohort_period)
     panel = None
     res.table("source", common.source_table(log), "the observed log: files and SHA-256")
     res.number("n_users", arrivals.n_users, "observed users in the cohorts", unit="users")
@@ -140,14 +145,15 @@ if observed:
     display(md(
         rr.describe_log(log, arrivals)
         + f" **{fmt_int(arrivals.n_users)}** users have their cohort day between "
-        f"{arrivals.start:%-d %B %Y} and {arrivals.end:%-d %B %Y} ({arrivals.n_cohorts} daily "
-        f"cohorts); they are observed until {arrivals.as_of:%-d %B %Y}, "
-        f"{arrivals.min_days_observed} to {arrivals.max_days_observed} days after their "
-        f"cohort day. Retention is measured as *{definition}* retention: "
-        f"{rr.DEFINITION_TEXT[definition]}."
+        f"{arrivals.start:%-d %B %Y} and {arrivals.end:%-d %B %Y} ({arrivals.n_cohorts} "
+        f"{rr.PERIOD_ADJECTIVE[UNIT]} cohorts); they are observed until "
+        f"{arrivals.as_of:%-d %B %Y}, {arrivals.min_days_observed} to "
+        f"{arrivals.max_days_observed} {UNIT}s after their cohort {UNIT}. Retention is "
+        f"measured as *{definition}* retention: {rr.definition_text(definition, UNIT)}."
         + (f" Near the end of the window that share is biased low (a user who comes back "
-           f"after the window is not seen yet), so the last {rr.END_GUARD_DAYS} days of every "
-           f"cohort are left out of the fits." if definition == "unbounded" else "")
+           f"after the window is not seen yet), so the last "
+           f"{rr.guard_periods(definition, UNIT)} {UNIT}(s) of every cohort are left out of "
+           f"the fits." if definition == "unbounded" else "")
     ))
 
 # %%
@@ -167,7 +173,8 @@ if observed:
 
 # %%
 models, notes = common.fit_families(arrivals.rows, definition)
-compare = rr.compare_families(arrivals.events, arrivals.as_of, definition, holdout_days)
+compare = rr.compare_families(arrivals.events, arrivals.as_of, definition, holdout,
+                              period=UNIT)
 best = rr.best_family(compare)
 shown = rr.shown_families(models, best)
 expected = None if observed else rr.expected_retention(arrivals)
@@ -225,17 +232,20 @@ if observed:
 #| label: tbl-ret-obs-compare
 #| tbl-cap: "Model comparison on the observed cohorts. Every family is fitted to the data before the holdout cutoff: AIC and BIC of those fits (Δ: difference from the smallest) and the error of their projections over the held-out days (MAE in percentage points of the cohort, MAPE in percent of the observed share); the last column is each family's projection at the last horizon from the fit to all data. Observed data."
 if observed:
-    res.table("compare", common.for_results(rr.compare_with_projection(compare, at_h_max, h_max)))
-    compare_shown = rr.display_compare(compare, at_h_max, h_max)
+    res.table("compare", common.for_results(rr.compare_with_projection(compare, at_h_max, h_max,
+                                                                       UNIT)))
+    compare_shown = rr.display_compare(compare, at_h_max, h_max, UNIT)
     display(md_table(compare_shown, floatfmt=compare_shown.attrs["floatfmt"]))
 
 # %%
 #| label: txt-ret-obs-compare
 if observed:
-    res.number("holdout_cutoff_days", holdout_days, "days held out for model choice", unit="days")
-    res.number(f"spread_day{h_max}_points", 100 * c.spread,
-               f"range of the best families' day-{h_max} projections", unit="percentage points")
-    display(md(rr.compare_sentence(c, holdout_days, h_max, LEVEL, observed=True)))
+    res.number(f"holdout_cutoff_{UNIT}s", holdout, f"{UNIT}s held out for model choice",
+               unit=f"{UNIT}s")
+    res.number(f"spread_{UNIT}{h_max}_points", 100 * c.spread,
+               f"range of the best families' {UNIT}-{h_max} projections",
+               unit="percentage points")
+    display(md(rr.compare_sentence(c, holdout, h_max, LEVEL, observed=True, period=UNIT)))
 
 # %%
 #| label: tbl-ret-obs-params
@@ -282,7 +292,7 @@ if not observed:
 if observed:
     fig, ax = plt.subplots(figsize=(8, 4.6))
     rr.plot_projection(models, horizons, ax=ax, observed=rr.pooled_share(arrivals.rows),
-                       level=LEVEL)
+                       level=LEVEL, unit=UNIT)
     ax.set_ylabel(f"share of cohort ({definition} retention)")
     common.label_observed(ax)
     plt.show()
@@ -291,7 +301,7 @@ if observed:
 #| label: tbl-ret-obs-projection
 #| tbl-cap: "Projected retention of the observed cohorts at the horizons, with confidence intervals (delta method), and the implied number of users of the cohorts. Observed data."
 if observed:
-    proj = rr.projection_table(shown, horizons, arrivals.n_arrivals, LEVEL)
+    proj = rr.projection_table(shown, horizons, arrivals.n_arrivals, LEVEL, period=UNIT)
     res.table("projection", common.for_results(proj))
     for number in rr.projection_numbers(proj, LEVEL, observed=True):
         res.number(**number)
@@ -371,8 +381,9 @@ if not observed:
 # engine (`analysis.data.activity`), and scored on the same held-out days as the curves.
 
 # %%
-bg = rr.fit_bgbb_arrivals(arrivals)
-bg_ok = bg.model is not None
+# the BG/BB is fitted to daily activity: with weekly or monthly cohorts it is left out
+bg = rr.fit_bgbb_arrivals(arrivals) if UNIT == "day" else None
+bg_ok = bg is not None and bg.model is not None
 if bg_ok:
     bg_table = rr.bgbb_compare(compare, rr.bgbb_holdout(arrivals, holdout_days))
     bg_alive = rr.bgbb_alive(bg, horizons, (lambda users: users) if observed else panel.scale_up,
@@ -385,7 +396,9 @@ if bg_ok:
                "share of the arrivals alive the day after the window (BG/BB)", unit="percent")
     res.number(f"bgbb_alive_day{h_max}", 100 * bg_alive["share"].iloc[-1],
                f"share of the arrivals alive at day {h_max} (BG/BB)", unit="percent")
-display({rr.BGBB: bg.note or "fitted without warnings"})
+display({rr.BGBB: "left out: fitted to daily activity, and the cohorts are "
+                   f"{rr.PERIOD_ADJECTIVE[UNIT]}" if bg is None
+          else bg.note or "fitted without warnings"})
 
 # %%
 #| label: tbl-ret-bgbb-compare

@@ -717,3 +717,26 @@ def test_calibration_readings_brief_anchors():
     assert f"{100 * table['survival_day365'].min():.1f} %" in text
     shown = rr.display_readings(table.reset_index())
     assert "not churned at day 365" in shown.columns
+
+
+def test_period_helpers_and_bounds():
+    """Ages, guards and holdout cutoffs in the cohort period's unit; cohort windows of
+    whole periods (weeks from Monday, calendar months)."""
+    assert rr.guard_periods("unbounded", "day") == rr.END_GUARD_DAYS
+    assert rr.guard_periods("unbounded", "week") == 2  # 14 days
+    assert rr.guard_periods("unbounded", "month") == 1
+    assert rr.guard_periods("classic", "month") == 0
+    assert rr.periods_before("1998-06-30", 3, "month") == pd.Timestamp("1998-03-30")
+    assert rr.periods_before("1998-06-30", 2, "week") == pd.Timestamp("1998-06-16")
+    assert rr.periods_before("1998-06-30", 5, "day") == pd.Timestamp("1998-06-25")
+    rr._check_period_bounds(pd.Timestamp("2025-01-06"), pd.Timestamp("2025-01-19"), "week")
+    rr._check_period_bounds(pd.Timestamp("1997-01-01"), pd.Timestamp("1997-03-31"), "month")
+    with pytest.raises(ValueError, match="week's first day.*2025-01-06 .. 2025-01-19"):
+        rr._check_period_bounds(pd.Timestamp("2025-01-08"), pd.Timestamp("2025-01-19"), "week")
+    with pytest.raises(ValueError, match="month's last day"):
+        rr._check_period_bounds(pd.Timestamp("1997-01-01"), pd.Timestamp("1997-03-30"), "month")
+    table = pd.DataFrame({"cohort_date": [pd.Timestamp("1997-01-01")], "age_months": [0]})
+    assert rr.age_of(table) == "age_months" and rr.period_of(table) == "month"
+    with pytest.raises(ValueError, match="no age column"):
+        rr.age_of(pd.DataFrame({"cohort_date": []}))
+    assert rr.definition_text("classic", "week") == "the share of a cohort active *in* week N"

@@ -320,3 +320,22 @@ def test_invalid_values_are_refused_naming_the_key(tmp_path, data, name):
     message = str(err.value)
     assert message.startswith(f"{path}: ")
     assert key in message
+
+
+def test_cohort_period_options_of_notebook_01():
+    """``cohort_period`` week/month: only on an observed log, with ``holdout_periods``
+    (``holdout_days`` counts days); ``holdout_periods`` is refused with daily cohorts."""
+    from analysis.pipeline.params import ParameterError, validate_params
+
+    log = {"source": "log.csv"}
+    p = validate_params({**log, "cohort_period": "month", "holdout_periods": 3}, "01_retention")
+    assert p.cohort_period == "month" and p.holdout == 3
+    assert validate_params(log, "01_retention").holdout == 14  # holdout_days, days
+    for values, message in [
+        ({"cohort_period": "month", "holdout_periods": 3}, "needs an observed log"),
+        ({**log, "cohort_period": "week"}, "give holdout_periods"),
+        ({**log, "holdout_periods": 3}, "use holdout_days"),
+        ({**log, "cohort_period": "year", "holdout_periods": 3}, "cohort_period"),
+    ]:
+        with pytest.raises(ParameterError, match=message):
+            validate_params(values, "01_retention")

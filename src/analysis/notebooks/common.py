@@ -189,17 +189,18 @@ def fit_warnings(notes: Mapping[str, str], none: str):
     return {name: note for name, note in notes.items() if note} or none
 
 
-def build_cohort_table(events: pd.DataFrame, as_of) -> pd.DataFrame:
+def build_cohort_table(events: pd.DataFrame, as_of, cohort_period: str = "day") -> pd.DataFrame:
     """Install-cohort table (:func:`analysis.data.cohorts.cohort_table`) of the events up to
     ``as_of``, as if the log ended that day (later events are dropped, so "active on day
-    N or later" uses no information from after ``as_of``)."""
+    N or later" uses no information from after ``as_of``); ``cohort_period`` ``week`` or
+    ``month`` groups the cohorts and counts the ages in that unit."""
     from analysis.data import cohorts
 
     end = pd.Timestamp(as_of)
     upto = events[events["event_date"] <= end]
     if upto.empty:
         raise ValueError(f"no event on or before {end.date()}")
-    return cohorts.cohort_table(upto, cohort="install", as_of=end)
+    return cohorts.cohort_table(upto, cohort="install", as_of=end, cohort_period=cohort_period)
 
 
 def fit_families(rows: pd.DataFrame, definition: str,
@@ -222,7 +223,9 @@ def fit_families(rows: pd.DataFrame, definition: str,
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", retention.RetentionFitWarning)
             try:
-                model.fit_cohorts(rows, retention=definition, active_col="retained_users")
+                model.fit_cohorts(rows, retention=definition, active_col="retained_users",
+                                  age_col=next(c for c in ("age_days", "age_weeks", "age_months")
+                                               if c in rows.columns))
             except retention.RetentionFitError as exc:
                 notes[name] = f"fit failed: {exc}"
                 continue

@@ -88,6 +88,12 @@ from analysis.simulation import users as simulate
 from analysis.simulation.panel import Panel
 
 __all__ = [
+    "PERIOD_ADJECTIVE",
+    "age_of",
+    "definition_text",
+    "guard_periods",
+    "period_of",
+    "periods_before",
     "READINGS",
     "calibration_readings",
     "display_readings",
@@ -152,6 +158,39 @@ Definition = Literal["classic", "unbounded"]
 #: end goes unseen for all 14 days with probability about 0.2 %; fits with a 7-day and a
 #: 14-day guard agree to the third digit on the default panel.
 END_GUARD_DAYS = 14
+#: Days in a cohort period, for converting :data:`END_GUARD_DAYS` (rounded up).
+DAYS_PER_PERIOD = {"day": 1, "week": 7, "month": 30}
+
+
+def age_of(frame: pd.DataFrame) -> str:
+    """The age column of a cohort or retention table: ``age_days``, ``age_weeks`` or
+    ``age_months`` (:func:`analysis.data.cohorts.age_column`)."""
+    for period in DAYS_PER_PERIOD:
+        col = cohorts.age_column(period)
+        if col in frame.columns:
+            return col
+    raise ValueError(f"no age column (age_days, age_weeks, age_months) in {list(frame.columns)}")
+
+
+def period_of(frame: pd.DataFrame) -> str:
+    """``day``, ``week`` or ``month``: the unit of a table's ages (:func:`age_of`)."""
+    return age_of(frame).removeprefix("age_").removesuffix("s")
+
+
+def guard_periods(definition: str, period: str = "day") -> int:
+    """Ages dropped at the end of each cohort for ``definition``: :data:`END_GUARD_DAYS`
+    in ``period`` units, rounded up (14 days, 2 weeks, 1 month); 0 for classic."""
+    if definition != "unbounded":
+        return 0
+    return -(-END_GUARD_DAYS // DAYS_PER_PERIOD[period])
+
+
+def periods_before(day, n: int, period: str = "day") -> pd.Timestamp:
+    """The day ``n`` periods before ``day`` (calendar months for ``month``)."""
+    day = pd.Timestamp(day)
+    if period == "month":
+        return day - pd.DateOffset(months=n)
+    return day - pd.Timedelta(days=n * DAYS_PER_PERIOD[period])
 
 #: Colours of the model families in every figure.
 FAMILY_COLOURS = {
@@ -206,6 +245,7 @@ class Arrivals:
     n_arrivals: float
     summary: pd.DataFrame
     log: EventLog | None = None
+    period: str = "day"  # the cohorts' period: ages, holdouts and horizons in this unit
 
     @property
     def observed(self) -> bool:
@@ -218,42 +258,56 @@ class Arrivals:
 
     @property
     def min_days_observed(self) -> int:
-        """Fewest days a cohort is observed after installing (the last cohort)."""
-        return self.summary["days_observed"].min()
+        """Fewest periods (days by default) a cohort is observed after installing (the
+        last cohort)."""
+        return self.summary[f"{self.period}s_observed"].min()
 
     @property
     def max_days_observed(self) -> int:
-        """Most days a cohort is observed after installing (the first cohort)."""
-        return self.summary["days_observed"].max()
+        """Most periods (days by default) a cohort is observed after installing (the first
+        cohort)."""
+        return self.summary[f"{self.period}s_observed"].max()
+
+
+#: Ages of the cohort summary table, by period.
+SUMMARY_AGES = {"day": (1, 7, 30), "week": (1, 4, 12), "month": (1, 3, 12)}
 
 
 def _cohorts_of(events: pd.DataFrame, c0, c1, as_of, definition: Definition, scale: float,
-                **fields) -> Arrivals:
-    table = common.build_cohort_table(events, as_of)
+                period: str = "day", **fields) -> Arrivals:
+    table = common.build_cohort_table(events, as_of, period)
     all_rows = cohorts.retention_table(table, definition)
     rows = fitting_rows(table, definition, as_of)
-    last_fitted = rows.groupby("cohort_date")["age_days"].max()
-    guarded = all_rows[all_rows["age_days"] > all_rows["cohort_date"].map(last_fitted)]
+    age = age_of(rows)
+    last_fitted = rows.groupby("cohort_date")[age].max()
+    guarded = all_rows[all_rows[age] > all_rows["cohort_date"].map(last_fitted)]
     n_users = int(table.groupby("cohort_date")["cohort_size"].first().sum())
     return Arrivals(start=c0, end=c1, as_of=pd.Timestamp(as_of), definition=definition,
                     events=events, table=table, all_rows=all_rows, rows=rows,
                     guarded=guarded if len(guarded) else None,
                     cohort_dates=sorted(table["cohort_date"].unique()), n_users=n_users,
-                    n_arrivals=n_users / scale,
-                    summary=cohort_summary(table, definition, scale), **fields)
+                    n_arrivals=n_users / scale, period=period,
+                    summary=cohort_summary(table, definition, scale, SUMMARY_AGES[period]),
+                    **fields)
 
 
 def observed_arrivals(log: EventLog, cohort_start, cohort_end, definition: Definition, *,
-                      market: str | None = None, as_of=None) -> Arrivals:
+                      market: str | None = None, as_of=None,
+                      cohort_period: str = "day") -> Arrivals:
     """The users of an observed log (:func:`analysis.data.events.read_event_log`) whose
     cohort day -- the install day when the log has ``install_column``, else the first
     active day -- lies from ``cohort_start`` to ``cohort_end``, observed until ``as_of``
     (default: the log's last day). With ``market`` and a log with ``market_column`` only
     that market's events count. No scaling: the users are the users.
+
+    ``cohort_period`` (``day``, ``week`` from Monday, or ``month``) groups the users into
+    cohorts by the period of their cohort day, and counts ages in that unit; then
+    ``cohort_start`` must be a period's first day and ``cohort_end`` a period's last day.
     """
     c0, c1 = pd.Timestamp(cohort_start), pd.Timestamp(cohort_end)
     if c1 < c0:
         raise ValueError(f"cohort_end {c1.date()} is before cohort_start {c0.date()}")
+    _check_period_bounds(c0, c1, cohort_period)
     end = pd.Timestamp(as_of if as_of is not None else log.last_day)
     if c0.date() < log.first_day:
         raise ValueError(
@@ -263,7 +317,24 @@ def observed_arrivals(log: EventLog, cohort_start, cohort_end, definition: Defin
     if c1 > end:
         raise ValueError(f"cohort_end {c1.date()} is after the end of the log ({end.date()})")
     events = events_of_cohorts(log, c0, c1, end, market)
-    return _cohorts_of(events, c0, c1, end, definition, 1.0, panel=None, log=log)
+    return _cohorts_of(events, c0, c1, end, definition, 1.0, cohort_period, panel=None,
+                       log=log)
+
+
+def _check_period_bounds(c0: pd.Timestamp, c1: pd.Timestamp, period: str) -> None:
+    if period not in DAYS_PER_PERIOD:
+        raise ValueError(f"cohort_period must be one of {list(DAYS_PER_PERIOD)}, "
+                         f"not {period!r}")
+    if period == "day":
+        return
+    freq = "W-SUN" if period == "week" else "M"  # weeks Monday..Sunday, calendar months
+    first = c0.to_period(freq).start_time
+    last = c1.to_period(freq).end_time.normalize()
+    if c0 != first or c1 != last:
+        raise ValueError(
+            f"with cohort_period {period!r} the cohorts are whole {period}s: cohort_start "
+            f"must be a {period}'s first day and cohort_end a {period}'s last day (got "
+            f"{c0.date()} .. {c1.date()}; e.g. {first.date()} .. {last.date()})")
 
 
 def events_of_cohorts(log: EventLog, c0, c1, end, market: str | None = None) -> pd.DataFrame:
@@ -311,7 +382,8 @@ def display_observed_cohorts(summary: pd.DataFrame) -> pd.DataFrame:
     """:func:`cohort_summary` of an observed log formatted for a report table."""
     out = display_cohorts(summary).drop(columns=["users in panel", "users, scaled up"])
     out.insert(1, "users", summary["users"].map(lambda v: f"{v:,.0f}"))
-    return out.rename(columns={"cohort (install day)": "cohort (first day)"})
+    return out.rename(columns={"cohort (install day)": "cohort (first day)"
+                               if "days observed" in out.columns else "cohort"})
 
 
 def arrival_cohorts(panel: Panel, cohort_start, cohort_end,
@@ -337,23 +409,26 @@ def fitting_rows(table: pd.DataFrame, definition: Definition, as_of,
     module docstring); classic retention needs no guard (default 0).
     """
     if guard_days is None:
-        guard_days = END_GUARD_DAYS if definition == "unbounded" else 0
+        guard_days = guard_periods(definition, period_of(table))
     if guard_days < 0:
         raise ValueError(f"guard_days must be >= 0, got {guard_days}")
     # the dense table runs to as_of, so the library's guard (the last ages of each
     # cohort) drops the days just before as_of
     out = cohorts.retention_table(table, definition, end_guard=guard_days)
-    if out.empty or out["age_days"].max() < 2:
+    if out.empty or out[age_of(out)].max() < 2:
         raise ValueError(
-            f"after dropping the last {guard_days} days of each cohort fewer than three "
+            f"after dropping the last {guard_days} {period_of(table)}s of each cohort fewer "
+            f"than three "
             f"ages are left to fit; observe the cohorts longer (as_of {pd.Timestamp(as_of).date()})")
     return out
 
 
 def pooled_share(rows: pd.DataFrame) -> pd.DataFrame:
-    """``age_days, retention`` pooled over cohorts (sum retained / sum of sizes)."""
-    g = rows.groupby("age_days")[["retained_users", "cohort_size"]].sum()
-    return pd.DataFrame({"age_days": g.index.to_numpy(),
+    """``age_days, retention`` (or the rows' age column) pooled over cohorts (sum
+    retained / sum of sizes)."""
+    age = age_of(rows)
+    g = rows.groupby(age)[["retained_users", "cohort_size"]].sum()
+    return pd.DataFrame({age: g.index.to_numpy(),
                          "retention": (g["retained_users"] / g["cohort_size"]).to_numpy()})
 
 
@@ -366,9 +441,9 @@ def _family_name(spec) -> str:
 
 def compare_families(events: pd.DataFrame, as_of, definition: Definition, holdout_days: int,
                      families: Sequence | None = None,
-                     guard_days: int | None = None) -> pd.DataFrame:
+                     guard_days: int | None = None, period: str = "day") -> pd.DataFrame:
     """Fit every family on the data up to ``as_of - holdout_days``, score the projection
-    on the held-out days.
+    on the held-out days (``holdout_days`` counts periods of ``period``: days by default).
 
     The calibration table is rebuilt as if the log ended at the cutoff (so unbounded
     retention sees nothing of the holdout) and guarded like :func:`fitting_rows`. The
@@ -384,7 +459,9 @@ def compare_families(events: pd.DataFrame, as_of, definition: Definition, holdou
         (calibration fits, same data for every family), ``holdout_mae, holdout_mape,
         holdout_rows``, ``note``.
     """
-    calib, hold, cutoff = holdout_split(events, as_of, definition, holdout_days, guard_days)
+    calib, hold, cutoff = holdout_split(events, as_of, definition, holdout_days, guard_days,
+                                        period)
+    age = age_of(calib)
     models, notes = common.fit_families(calib, definition, families)
     rows = []
     for spec in families or retention.DEFAULT_MODELS:
@@ -395,7 +472,7 @@ def compare_families(events: pd.DataFrame, as_of, definition: Definition, holdou
             row |= dict(log_likelihood=np.nan, aic=np.nan, bic=np.nan,
                         holdout_mae=np.nan, holdout_mape=np.nan)
         else:
-            pred = np.asarray(m.survival(hold["age_days"].to_numpy(dtype=float)))
+            pred = np.asarray(m.survival(hold[age].to_numpy(dtype=float)))
             obs = hold["retention"].to_numpy()
             nz = obs > 0
             row |= dict(
@@ -413,24 +490,26 @@ def compare_families(events: pd.DataFrame, as_of, definition: Definition, holdou
             "holdout_mae", "holdout_mape", "holdout_rows", "note"]
     out = out[cols]
     out.attrs.update(cutoff=cutoff, calibration_rows=len(calib),
-                     calibration_max_age=int(calib["age_days"].max()))
+                     calibration_max_age=int(calib[age].max()))
     return out
 
 
 def holdout_split(events: pd.DataFrame, as_of, definition: Definition, holdout_days: int,
-                  guard_days: int | None = None):
+                  guard_days: int | None = None, period: str = "day"):
     """``(calibration rows, holdout rows, cutoff)`` of :func:`compare_families`: the rows
     as the log stood ``holdout_days`` before ``as_of`` and the rows of the full log beyond
     each cohort's last calibration age (both guarded like :func:`fitting_rows`)."""
     if holdout_days < 1:
         raise ValueError(f"holdout_days must be >= 1, got {holdout_days}")
     end = pd.Timestamp(as_of)
-    cutoff = end - pd.Timedelta(days=holdout_days)
-    calib = fitting_rows(common.build_cohort_table(events, cutoff), definition, cutoff,
-                         guard_days)
-    full = fitting_rows(common.build_cohort_table(events, end), definition, end, guard_days)
-    last_calib = calib.groupby("cohort_date")["age_days"].max()
-    beyond = full["age_days"] > full["cohort_date"].map(last_calib).fillna(-1)
+    cutoff = periods_before(end, holdout_days, period)
+    calib = fitting_rows(common.build_cohort_table(events, cutoff, period), definition,
+                         cutoff, guard_days)
+    full = fitting_rows(common.build_cohort_table(events, end, period), definition, end,
+                        guard_days)
+    age = age_of(full)
+    last_calib = calib.groupby("cohort_date")[age].max()
+    beyond = full[age] > full["cohort_date"].map(last_calib).fillna(-1)
     hold = full[beyond]
     if hold.empty:
         raise ValueError("the holdout period holds no observation")
@@ -453,10 +532,11 @@ def retention_at(models: Mapping[str, object], horizon: int) -> dict[str, float]
 
 
 def compare_with_projection(compare: pd.DataFrame, at: Mapping[str, float],
-                            horizon: int) -> pd.DataFrame:
+                            horizon: int, unit: str = "day") -> pd.DataFrame:
     """:func:`compare_families` with a column ``retention_day<horizon>`` (``at``: model ->
-    projected retention, :func:`retention_at`)."""
-    return compare.assign(**{f"retention_day{horizon}": pd.Series(at)})
+    projected retention, :func:`retention_at`; ``retention_month<horizon>`` and so on
+    for a coarser ``unit``)."""
+    return compare.assign(**{f"retention_{unit}{horizon}": pd.Series(at)})
 
 
 def survival_band(model, t, level: float = 0.95) -> pd.DataFrame:
@@ -472,7 +552,8 @@ def survival_band(model, t, level: float = 0.95) -> pd.DataFrame:
 
 
 def projection_table(models: Mapping[str, object], horizons: Iterable[int],
-                     n_arrivals: float, level: float = 0.95) -> pd.DataFrame:
+                     n_arrivals: float, level: float = 0.95,
+                     period: str = "day") -> pd.DataFrame:
     """Projected retention at ``horizons`` with ``level`` intervals, and the implied users.
 
     ``n_arrivals`` is the number of users of the cohorts at full scale
@@ -480,7 +561,8 @@ def projection_table(models: Mapping[str, object], horizons: Iterable[int],
     are ``n_arrivals * retention``.
 
     Returns one row per (model, horizon): ``model, horizon_days, retention, lower, upper,
-    users, users_lower, users_upper``.
+    users, users_lower, users_upper`` (``horizon_weeks`` / ``horizon_months`` for a
+    coarser ``period``).
     """
     if not n_arrivals >= 0:
         raise ValueError(f"n_arrivals must be a count >= 0, got {n_arrivals}")
@@ -489,7 +571,7 @@ def projection_table(models: Mapping[str, object], horizons: Iterable[int],
     for name, model in models.items():
         band = survival_band(model, hz, level)
         for h, r in zip(hz, band.itertuples(index=False), strict=True):
-            rows.append({"model": name, "horizon_days": h, "retention": r.estimate,
+            rows.append({"model": name, f"horizon_{period}s": h, "retention": r.estimate,
                          "lower": r.lower, "upper": r.upper})
     out = pd.DataFrame(rows)
     factor = n_arrivals
@@ -686,35 +768,40 @@ def _yes(flag) -> str:
 def cohort_summary(table: pd.DataFrame, definition: Definition, scale: float,
                    ages: Sequence[int] = (1, 7, 30)) -> pd.DataFrame:
     """One row per cohort: ``cohort_date, users, users_scaled, days_observed`` and the
-    retention (``definition``) at each of ``ages`` (NaN if not observed yet)."""
+    retention (``definition``) at each of ``ages`` (NaN if not observed yet), as
+    ``day_<N>`` (``weeks_observed`` and ``week_<N>`` for weekly cohorts, and so on)."""
     rt = cohorts.retention_table(table, definition)
+    age, unit = age_of(rt), period_of(rt)
     g = rt.groupby("cohort_date")
     out = pd.DataFrame({"users": g["cohort_size"].first(),
-                        "days_observed": g["age_days"].max()})
+                        f"{unit}s_observed": g[age].max()})
     out["users_scaled"] = out["users"] / scale
-    wide = rt.pivot(index="cohort_date", columns="age_days", values="retention")
+    wide = rt.pivot(index="cohort_date", columns=age, values="retention")
     for a in ages:
-        out[f"day_{a}"] = wide[a] if a in wide.columns else np.nan
-    return out.reset_index()[["cohort_date", "users", "users_scaled", "days_observed",
-                              *[f"day_{a}" for a in ages]]]
+        out[f"{unit}_{a}"] = wide[a] if a in wide.columns else np.nan
+    return out.reset_index()[["cohort_date", "users", "users_scaled", f"{unit}s_observed",
+                              *[f"{unit}_{a}" for a in ages]]]
 
 
 def display_cohorts(summary: pd.DataFrame) -> pd.DataFrame:
     """:func:`cohort_summary` formatted for a report table."""
+    unit = next(c for c in summary.columns if c.endswith("s_observed")).removesuffix(
+        "s_observed")
     out = pd.DataFrame({
-        "cohort (install day)": pd.to_datetime(summary["cohort_date"]).dt.strftime("%a %d %b %Y"),
+        "cohort (install day)": pd.to_datetime(summary["cohort_date"]).dt.strftime(
+            {"day": "%a %d %b %Y", "week": "week of %d %b %Y", "month": "%B %Y"}[unit]),
         "users in panel": summary["users"].map(lambda v: f"{v:,.0f}"),
         "users, scaled up": summary["users_scaled"].map(lambda v: f"{v:,.0f}"),
-        "days observed": summary["days_observed"].map(lambda v: f"{v:.0f}"),
+        f"{unit}s observed": summary[f"{unit}s_observed"].map(lambda v: f"{v:.0f}"),
     })
     for col in summary.columns:
-        if col.startswith("day_"):
-            out[f"day {col.removeprefix('day_')}"] = summary[col].map(fmt_pct)
+        if col.startswith(f"{unit}_"):
+            out[f"{unit} {col.removeprefix(unit + '_')}"] = summary[col].map(fmt_pct)
     return out
 
 
 def display_compare(compare: pd.DataFrame, projections: Mapping[str, float] | None = None,
-                    horizon: int | None = None) -> pd.DataFrame:
+                    horizon: int | None = None, unit: str = "day") -> pd.DataFrame:
     """:func:`compare_families` formatted for a report table; ``projections`` (model ->
     retention at ``horizon`` from the full-data fits) adds a column."""
     out = pd.DataFrame({
@@ -729,7 +816,8 @@ def display_compare(compare: pd.DataFrame, projections: Mapping[str, float] | No
                          for v in compare["holdout_mape"]],
     })
     if projections is not None:
-        out[f"day {horizon}"] = [fmt_pct(projections.get(m, np.nan), 2) for m in compare.index]
+        out[f"{unit} {horizon}"] = [fmt_pct(projections.get(m, np.nan), 2)
+                                    for m in compare.index]
     # for md_table(..., floatfmt=...): tabulate re-parses numeric-looking strings
     out.attrs["floatfmt"] = ("", "", ",.0f", ",.1f", ",.0f", ",.1f", ".2f", "", "")[
         : out.shape[1]]
@@ -752,9 +840,10 @@ def display_projection(projection: pd.DataFrame, truth: Mapping[int, float] | No
                        users_label: str = "users still active (scaled up)") -> pd.DataFrame:
     """:func:`projection_table` formatted for a report table; ``truth`` (horizon -> the
     simulation's true value) adds the truth and whether the interval covers it."""
+    hcol = _horizon_col(projection)
     out = pd.DataFrame({
         "model": projection["model"],
-        "day": projection["horizon_days"],
+        hcol.removeprefix("horizon_").removesuffix("s"): projection[hcol],
         "retention [interval]": [format_interval(r.retention, r.lower, r.upper, digits=2)
                                  for r in projection.itertuples()],
         f"{users_label} [interval]": [
@@ -763,7 +852,7 @@ def display_projection(projection: pd.DataFrame, truth: Mapping[int, float] | No
             for r in projection.itertuples()],
     })
     if truth is not None:
-        tv = projection["horizon_days"].map(truth)
+        tv = projection[hcol].map(truth)
         out["simulation truth"] = tv.map(lambda v: fmt_pct(v, 2))
         out["truth covered"] = [_yes(lo <= t <= hi) for lo, t, hi in
                                 zip(projection["lower"], tv, projection["upper"], strict=True)]
@@ -914,6 +1003,10 @@ def calibration_fit(panel: Panel, check: pd.DataFrame) -> CalibrationFit:
 # ------------------------------------------------------------- named numbers of a table
 
 
+def _horizon_col(projection: pd.DataFrame) -> str:
+    return next(c for c in projection.columns if c.startswith("horizon_"))
+
+
 def projection_numbers(projection: pd.DataFrame, level: float = 0.95,
                        observed: bool = False) -> list[dict]:
     """The results numbers of :func:`projection_table` (``Results.number`` keywords):
@@ -924,17 +1017,20 @@ def projection_numbers(projection: pd.DataFrame, level: float = 0.95,
     users = ("users of the observed cohorts still active" if observed
              else "simulated arrivals still active at full scale")
     out = []
+    hcol = _horizon_col(projection)
+    unit = hcol.removeprefix("horizon_").removesuffix("s")
     for r in projection.itertuples():
-        key = f"{r.model.replace(' ', '_')}_day{r.horizon_days}"
+        h = getattr(r, hcol)
+        key = f"{r.model.replace(' ', '_')}_{unit}{h}"
         out.append(dict(name=f"retention_{key}", value=r.retention,
-                        description=f"{r.model} projected retention, day {r.horizon_days} "
+                        description=f"{r.model} projected retention, {unit} {h} "
                                     f"({data})", unit="share"))
         for side, value in (("lower", r.lower), ("upper", r.upper)):
             if np.isfinite(value):
                 out.append(dict(name=f"retention_{key}_{side}", value=value,
                                 description=f"{side} {100 * level:.0f} % bound", unit="share"))
         out.append(dict(name=f"users_{key}", value=r.users,
-                        description=f"{r.model}: {users}, day {r.horizon_days}", unit="users"))
+                        description=f"{r.model}: {users}, {unit} {h}", unit="users"))
     return out
 
 
@@ -1027,7 +1123,7 @@ class ProjectionFindings:
 
 
 def compare_sentence(c, holdout_days: int, h_max: int, level: float,
-                     observed: bool = False) -> str:
+                     observed: bool = False, period: str = "day") -> str:
     """The sentence of the model comparison (``c``: :func:`compare_findings`) for the
     simulated cohorts or, with ``observed``, for an observed log's cohorts."""
     data = "observed" if observed else "simulated"
@@ -1036,14 +1132,14 @@ def compare_sentence(c, holdout_days: int, h_max: int, level: float,
     of = "the cohorts" if observed else "the arrivals"
     return (
         f"Fitted to the {data} data up to {cutoff} and scored on the last "
-        f"{holdout_days} days, **{c.best}** projects best (mean absolute error "
+        f"{holdout_days} {period}s, **{c.best}** projects best (mean absolute error "
         f"{c.best_mae:.2f} points, {c.best_mape:.1f} % of the observed share)"
         + ("" if c.best == "sBG" else
            f", ahead of the sBG ({c.sbg_mae:.2f} points, {c.sbg_mape:.1f} %)")
         + f"; AIC prefers **{c.aic_best}** and BIC **{c.bic_best}**. "
         + ("The constant-churn geometric model is worst on AIC, BIC and holdout error alike: "
            f"{who} differ in how fast they churn. " if c.geometric_worst else "")
-        + f"At day {h_max} the {c.n_top} families with the smallest holdout error project "
+        + f"At {period} {h_max} the {c.n_top} families with the smallest holdout error project "
         f"between {100 * c.low_value:.2f} % ({c.low}) and {100 * c.high_value:.2f} % "
         f"({c.high}) of {of}, a spread of {100 * c.spread:.2f} points, while the sBG's "
         f"own {100 * level:.0f} % interval spans {100 * c.sbg_width:.2f} points"
@@ -1057,9 +1153,10 @@ def projection_findings(projection: pd.DataFrame, arrivals: Arrivals, best: str,
     """The sBG's projections (:func:`projection_table`) at every horizon and, on the last,
     its implied users, those of ``best``, the truth (``truth``: horizon -> true value,
     :func:`true_at_horizons`) and how far the projection extrapolates."""
-    sbg = projection[projection["model"] == "sBG"].set_index("horizon_days")
-    last = int(projection["horizon_days"].max())
-    alt = projection[projection["model"] == best].set_index("horizon_days")
+    hcol = _horizon_col(projection)
+    sbg = projection[projection["model"] == "sBG"].set_index(hcol)
+    last = int(projection[hcol].max())
+    alt = projection[projection["model"] == best].set_index(hcol)
     other = best != "sBG"
     return ProjectionFindings(
         sbg_retention={h: sbg.loc[h, "retention"] for h in sbg.index}, horizon=last,
@@ -1069,29 +1166,30 @@ def projection_findings(projection: pd.DataFrame, arrivals: Arrivals, best: str,
         best_users_lower=alt.loc[last, "users_lower"] if other else None,
         best_users_upper=alt.loc[last, "users_upper"] if other else None,
         truth_users=None if truth is None else truth[last] * arrivals.n_arrivals,
-        beyond_days=last - int(arrivals.rows["age_days"].max()))
+        beyond_days=last - int(arrivals.rows[age_of(arrivals.rows)].max()))
 
 def projection_sentence(p, arrivals: Arrivals, definition: Definition, level: float,
                         observed: bool = False) -> str:
     """The projection's sentence (``p``: :func:`projection_findings`) for the simulated
     arrivals (with the simulation's truth) or, with ``observed``, an observed log's
     cohorts."""
+    unit = arrivals.period
     head = "By the sBG fit, " + ", ".join(
-        f"{100 * v:.1f} % after {h} days" for h, v in p.sbg_retention.items())
-    still = ("still active (seen on that day or later)" if definition == "unbounded"
-             else "active on that day")
+        f"{100 * v:.1f} % after {h} {unit}s" for h, v in p.sbg_retention.items())
+    still = (f"still active (seen in that {unit} or later)" if definition == "unbounded"
+             else f"active in that {unit}")
     interval = (f"{100 * level:.0f} % interval {fmt_int(p.sbg_users_lower)} to "
                 f"{fmt_int(p.sbg_users_upper)}")
     best = (f"{p.best}, the family with the smallest holdout error, says "
             f"**{fmt_int(p.best_users)}** ({fmt_int(p.best_users_lower)} to "
             f"{fmt_int(p.best_users_upper)})" if p.best != "sBG" else "")
     caveat = (f"These intervals reflect sampling error only: the projection extends "
-              f"{p.beyond_days} days beyond the oldest fitted age, and nothing in the data "
+              f"{p.beyond_days} {unit}s beyond the oldest fitted age, and nothing in the data "
               f"can say whether churn will keep slowing as these models assume.")
     if observed:
         return (
             head + f" of the **observed** cohorts of {arrivals.start:%-d %B}–"
-            f"{arrivals.end:%-d %B %Y} are {still}. After {p.horizon} days that is about "
+            f"{arrivals.end:%-d %B %Y} are {still}. After {p.horizon} {unit}s that is about "
             f"**{fmt_int(p.sbg_users)}** of the {fmt_int(arrivals.n_users)} users ({interval})"
             + (f"; {best}" if best else "")
             + (f". {caveat}" if p.beyond_days > 0 else ". Every horizon lies inside the fitted ages.")
@@ -1257,6 +1355,19 @@ def new_user_sentence(c: NewUserCheck, fit: CalibrationFit, market: str) -> str:
     return text
 
 
+#: Cohort periods as adjectives ("7 daily cohorts").
+PERIOD_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
+
+
+def definition_text(definition: str, unit: str = "day") -> str:
+    """:data:`DEFINITION_TEXT` with ages in ``unit`` ("active in month N or later")."""
+    text = DEFINITION_TEXT[definition]
+    if unit == "day":
+        return text
+    return (text.replace("on day N", f"in {unit} N").replace("day", unit)
+            .replace("*on*", "*in*"))
+
+
 #: How each retention definition is measured, in words.
 DEFINITION_TEXT = {
     "unbounded": "the share of a cohort active on day N *or later* (a user counts as "
@@ -1297,21 +1408,22 @@ def plot_cohort_curves(rows: pd.DataFrame, models: Mapping[str, object], ax=None
     import matplotlib as mpl
 
     ax = axes_or_new(ax)
+    age = age_of(rows)
     dates = sorted(rows["cohort_date"].unique())
     cmap = mpl.colormaps["Greys"]
     for i, c in enumerate(dates):
         colour = cmap(0.35 + 0.4 * i / max(1, len(dates) - 1))
         g = rows[rows["cohort_date"] == c]
-        ax.plot(g["age_days"], g["retention"], color=colour, lw=0.9, zorder=1,
+        ax.plot(g[age], g["retention"], color=colour, lw=0.9, zorder=1,
                 label="observed, one line per cohort" if i == 0 else None)
         if guarded is not None:
             h = guarded[guarded["cohort_date"] == c]
             if len(h):
                 h = pd.concat([g.tail(1), h])
-                ax.plot(h["age_days"], h["retention"], color=colour, lw=0.9, ls=":",
+                ax.plot(h[age], h["retention"], color=colour, lw=0.9, ls=":",
                         zorder=1, label="not fitted (end of window)" if i == 0 else None)
-    t_max = float(pd.concat([rows, guarded])["age_days"].max() if guarded is not None
-                  else rows["age_days"].max())
+    t_max = float(pd.concat([rows, guarded])[age].max() if guarded is not None
+                  else rows[age].max())
     grid = np.arange(0.0, t_max + 1)
     for name, model in models.items():
         _curve(ax, model, grid, FAMILY_COLOURS.get(name, None), f"{name} fit", level)
@@ -1319,7 +1431,7 @@ def plot_cohort_curves(rows: pd.DataFrame, models: Mapping[str, object], ax=None
     if log:
         ax.set_yscale("log")
     ax.set_xlim(0, t_max)
-    ax.set_xlabel("days since install (age)")
+    ax.set_xlabel(f"{period_of(rows)}s since install (age)")
     ax.set_ylabel("share of cohort")
     ax.legend(fontsize=8, loc="lower left")
     return ax
@@ -1328,14 +1440,16 @@ def plot_cohort_curves(rows: pd.DataFrame, models: Mapping[str, object], ax=None
 def plot_projection(models: Mapping[str, object], horizons: Sequence[int], ax=None, *,
                     observed: pd.DataFrame | None = None,
                     truths: Mapping[str, tuple] | None = None,
-                    level: float | None = 0.95, log: bool = True, ymin: float | None = None):
+                    level: float | None = 0.95, log: bool = True, ymin: float | None = None,
+                    unit: str = "day"):
     """Fitted curves projected to the largest horizon, with bands and the horizons marked.
 
     ``observed`` an optional pooled ``age_days, retention`` frame (:func:`pooled_share`),
     ``truths`` optional curves ``label -> (ages, values)``. On a log axis the lower limit
     is ``ymin``, by default half the smallest of the observed shares, the truths and the
     models' projections at the last horizon that are above 0.1 % (a model collapsing to
-    zero leaves the axes instead of squashing the others). Returns the axes.
+    zero leaves the axes instead of squashing the others). ``unit``: the ages' period
+    (axis label and horizon marks). Returns the axes.
     """
     ax = axes_or_new(ax)
     t_max = float(max(horizons))
@@ -1348,7 +1462,7 @@ def plot_projection(models: Mapping[str, object], horizons: Sequence[int], ax=No
         if end_value > 1e-3:
             lows.append(end_value)
     if observed is not None:
-        ax.plot(observed["age_days"], observed["retention"], "o", color="black", ms=2.2,
+        ax.plot(observed[age_of(observed)], observed["retention"], "o", color="black", ms=2.2,
                 label="observed (cohorts pooled)", zorder=4)
         lows.append(float(observed["retention"][observed["retention"] > 0].min()))
     _truths(ax, truths)
@@ -1356,7 +1470,7 @@ def plot_projection(models: Mapping[str, object], horizons: Sequence[int], ax=No
         lows.append(float(np.min(values)))
     for h in horizons:
         ax.axvline(h, color="#999999", lw=0.8, ls=":", zorder=0)
-        ax.annotate(f"day {h}", (h, 0.0), xycoords=("data", "axes fraction"), fontsize=7,
+        ax.annotate(f"{unit} {h}", (h, 0.0), xycoords=("data", "axes fraction"), fontsize=7,
                     ha="right", va="bottom", rotation=90, color="#666666",
                     xytext=(-2, 3), textcoords="offset points")
     if log:
@@ -1365,7 +1479,7 @@ def plot_projection(models: Mapping[str, object], horizons: Sequence[int], ax=No
         if low is not None:
             ax.set_ylim(low, 1.1)
     ax.set_xlim(0, t_max * 1.02)
-    ax.set_xlabel("days since install (age)")
+    ax.set_xlabel(f"{unit}s since install (age)")
     ax.set_ylabel("share of cohort")
     # below the "simulated" stamp (top right), where the projected curves have flattened
     ax.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, 0.9), ncol=2)

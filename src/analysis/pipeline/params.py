@@ -183,15 +183,38 @@ class RetentionParams(PanelParams, LogParams):
     definition: Literal["classic", "unbounded"] = "unbounded"
     holdout_days: int = Field(14, ge=1, le=120, description="days held out for model choice")
     horizons: list[int] = Field([30, 90, 180, 365], min_length=1,
-                                description="days at which retention is projected")
+                                description="ages at which retention is projected, in "
+                                "cohort_period units (days by default)")
+    cohort_period: Literal["day", "week", "month"] = Field(
+        "day", description="cohorts of an observed log by day, week (from Monday) or month; "
+        "ages, holdout and horizons are counted in that unit")
+    holdout_periods: int | None = Field(None, ge=1, le=120, description="weeks or months "
+                                        "held out for model choice (cohort_period week/month)")
 
     @model_validator(mode="after")
     def _ordered(self):
         if self.cohort_end < self.cohort_start:
             raise ValueError("cohort_end must not be before cohort_start")
         if any(h <= 0 for h in self.horizons):
-            raise ValueError("horizons must be positive numbers of days")
+            raise ValueError(f"horizons must be positive numbers of {self.cohort_period}s")
+        if self.cohort_period != "day":
+            if not self.observed:
+                raise ValueError(f"cohort_period {self.cohort_period!r} needs an observed log "
+                                 "(the simulated panel is studied in daily cohorts); set "
+                                 "source to its path, or cohort_period to 'day'")
+            if self.holdout_periods is None:
+                raise ValueError(f"with cohort_period {self.cohort_period!r} give "
+                                 f"holdout_periods, the {self.cohort_period}s held out for "
+                                 f"model choice (holdout_days counts days)")
+        elif self.holdout_periods is not None:
+            raise ValueError("holdout_periods applies to cohort_period week or month; with "
+                             "daily cohorts use holdout_days")
         return self
+
+    @property
+    def holdout(self) -> int:
+        """Periods held out: ``holdout_days`` for daily cohorts, else ``holdout_periods``."""
+        return self.holdout_days if self.cohort_period == "day" else self.holdout_periods
 
 
 class ForecastParams(PanelParams, LogParams):

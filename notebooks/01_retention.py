@@ -433,6 +433,8 @@ if bg_ok and not observed:
 if bg_ok and observed:
     res.table("bgbb_compare", common.for_results(bg_table))
     display(md_table(rr.display_bgbb_compare(bg_table)))
+elif observed:
+    display(md(rr.bgbb_left_out(UNIT, bg)))
 
 # %%
 #| label: tbl-ret-obs-bgbb-alive
@@ -440,12 +442,16 @@ if bg_ok and observed:
 if bg_ok and observed:
     res.table("bgbb_alive", common.for_results(bg_alive))
     display(md_table(rr.display_bgbb_alive(bg_alive, "users of the cohorts alive")))
+elif observed:
+    display(md(rr.bgbb_left_out(UNIT, bg)))
 
 # %%
 #| label: txt-ret-obs-bgbb
 if bg_ok and observed:
     display(md(rr.bgbb_sentence(rr.bgbb_findings(bg_table, bg, bg_alive), LEVEL,
                                 observed=True)))
+elif observed:
+    display(md(rr.bgbb_left_out(UNIT, bg)))
 
 # %% [markdown]
 # ## Check against the published figures

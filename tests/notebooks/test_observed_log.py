@@ -223,4 +223,6 @@ def test_notebook_01_monthly_cohorts_on_cdnow_slice(tmp_path):
     assert results["numbers"]["holdout_cutoff_months"]["value"] == 3
     text = _outputs_text(out)
     assert "monthly cohorts" in text and "after 12 months" in text
+    # the BG/BB is left out, and its cells say so (a report embedding them still renders)
+    assert text.count("The BG/BB is left out here") == 3 and "bgbb_alive" not in results["tables"]
     assert "SIMULATED" not in text.replace("image/png", "")

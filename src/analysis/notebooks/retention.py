@@ -89,6 +89,7 @@ from analysis.simulation.panel import Panel
 
 __all__ = [
     "PERIOD_ADJECTIVE",
+    "bgbb_left_out",
     "age_of",
     "definition_text",
     "guard_periods",
@@ -1499,6 +1500,15 @@ BGBB = "BG/BB"
 BGBB_COLOUR = "#9467bd"
 #: Parameter draws for the intervals of derived BG/BB quantities (fixed seed).
 BGBB_DRAWS, BGBB_SEED = 400, 20100601
+
+
+def bgbb_left_out(unit: str, fit: BGBBFit | None) -> str:
+    """Why the BG/BB section of an observed log has no result (its outputs say so, so
+    that a report embedding them still renders)."""
+    if fit is None:
+        return (f"*The BG/BB is left out here: it is fitted to daily activity, and these "
+                f"cohorts are {PERIOD_ADJECTIVE[unit]}.*")
+    return f"*The BG/BB could not be fitted to these cohorts: {fit.note}.*"
 
 
 def fit_bgbb_arrivals(arrivals: Arrivals) -> BGBBFit:

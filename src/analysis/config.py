@@ -17,6 +17,9 @@ RAW_DIR = DATA_DIR / "raw"
 REFERENCE_DIR = RAW_DIR / "reference"
 SEEDS_DIR = RAW_DIR / "seeds"
 PUBLISHED_METRICS_CSV = RAW_DIR / "published_metrics.csv"
+#: Quantitative passages of the seeds deliberately left without a row, with the reason
+#: (tests/data/test_curation_coverage.py; data/raw/README.md, "Coverage").
+CURATION_SKIP_CSV = RAW_DIR / "curation_skip.csv"
 
 NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
 PARAMS_DIR = PROJ_ROOT / "params"

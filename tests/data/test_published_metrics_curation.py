@@ -35,7 +35,7 @@ HEADER = [
 UNITS = {
     "users", "downloads", "views", "count", "orders", "items", "links", "merchants",
     "percent", "multiple", "rank", "usd", "cny", "square_feet", "square_metres",
-    "hours", "days", "people", "events", "sessions",
+    "hours", "days", "years", "people", "events", "sessions",
 }
 QUALIFIERS = {
     "exact", "approximate", "at_least", "at_most", "ratio", "rank", "estimate", "forecast",
@@ -43,7 +43,7 @@ QUALIFIERS = {
 PROVIDERS = {
     "Sensor Tower", "Similarweb", "QuestMobile", "AppGrowing", "Qimai", "Aurora Mobile",
     "Xinhong Data", "GF Securities", "Financial Times", "36Kr", "China Entrepreneur",
-    "Tech Planet", "company", "none",
+    "Tech Planet", "Securities Star", "company", "none",
 }
 # CJK ideographs, CJK punctuation, full-width forms, kana and hangul.
 CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"

@@ -219,9 +219,14 @@ def test_truncated_last_line_is_one_problem_explained(tmp_path, keep):
 def test_truncated_last_line_message(tmp_path):
     raw = config.PUBLISHED_METRICS_CSV.read_bytes()
     last_start = raw.rstrip(b"\n").rfind(b"\n") + 1
-    path = write_bytes(raw[: last_start + 60], tmp_path)  # ends in the 'qualifier' field
+    # cut two bytes into the 'qualifier' field (the 9th; the fields before it are unquoted)
+    at = last_start
+    for _ in range(8):
+        at = raw.index(b",", at) + 1
+    qualifier = raw[at: raw.index(b",", at)].decode()
+    path = write_bytes(raw[: at + 2], tmp_path)
     p = only_problem(path)
-    assert p["column"] == "qualifier" and p["value"] == "ex"
+    assert p["column"] == "qualifier" and p["value"] == qualifier[:2]
     assert p["expected"].startswith("13 fields, one per column; found 9, so 'provider', "
                                     "'source', 'source_quote', 'note_en' got none")
 
@@ -252,7 +257,10 @@ def test_broken_quoting_names_row_and_column(tmp_path):
 
 def test_unclosed_quote_names_where_it_opens(tmp_path):
     lines = lines_of_raw()
-    lines[-1] = lines[-1].replace(",press_figures.md,", ',press_figures.md,"', 1)[:200]
+    source = next(csv.reader([lines[-1]]))[10]  # the 'source' field, before source_quote
+    head, rest = lines[-1].split(f",{source},", 1)
+    # a quote opens source_quote and nothing after it closes it
+    lines[-1] = f'{head},{source},"' + rest.replace('"', "")[:150]
     p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
     assert p["row"] == len(lines) - 1 and p["column"] == "source_quote"
     assert "never closed" in p["expected"]
@@ -366,3 +374,55 @@ def test_figures_by_provider_totals(metrics):
     assert table.loc["total", "total"] == len(metrics)
     assert sources.short_source("000_77cca1003b724cc9.txt") == "seed 000"
     assert sources.short_source("press_figures.md") == "press"
+
+
+# --- vocabulary and event kinds (issue 13: providers, markets, entities, metrics are closed sets)
+
+def _row_of(metric: str) -> int:
+    """1-based data row of the first row with ``metric``."""
+    frame = pd.read_csv(config.PUBLISHED_METRICS_CSV, dtype=str, keep_default_na=False)
+    return int(frame.index[frame["metric"] == metric][0]) + 1
+
+
+@pytest.mark.parametrize("column, value", [
+    ("provider", "Sensortower"), ("market", "USA"), ("entity", "Xiaohongshu"),
+    ("metric", "daily_actives"),
+])
+def test_a_name_outside_the_vocabulary_names_row_and_column(tmp_path, column, value):
+    lines = with_field(lines_of_raw(), 4, column, value)
+    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
+    assert (p["row"], p["column"], p["value"]) == (4, column, value)
+    assert "one of" in p["expected"] or "vocabulary" in p["expected"]
+
+
+def test_an_event_kind_with_another_unit_is_refused(tmp_path):
+    row = _row_of("policy_event")
+    lines = with_field(lines_of_raw(), row, "unit", "count")
+    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
+    assert (p["row"], p["column"], p["value"]) == (row, "unit", "count")
+    assert "event kind" in p["expected"]
+
+
+def test_an_event_kind_counts_one_event(tmp_path):
+    row = _row_of("company_event")
+    lines = with_field(lines_of_raw(), row, "value", "3")
+    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
+    assert (p["row"], p["column"], p["value"]) == (row, "value", "3")
+    assert p["expected"].startswith("value 1")
+
+
+def test_unit_events_on_a_metric_that_is_no_event_kind_is_refused(tmp_path):
+    row = _row_of("dau")
+    lines = with_field(lines_of_raw(), row, "unit", "events")
+    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
+    assert (p["row"], p["column"], p["value"]) == (row, "unit", "events")
+    assert "not an event kind" in p["expected"]
+
+
+def test_readme_lists_every_metric_of_the_vocabulary():
+    import re
+
+    readme = (config.RAW_DIR / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`([a-z0-9_]+)`", readme))
+    assert set(sources.METRICS) <= listed, sorted(set(sources.METRICS) - listed)
+    assert set(sources.EVENT_METRICS) <= set(sources.METRICS)

@@ -37,11 +37,62 @@ from analysis._io import record_read
 UNITS = (
     "users", "downloads", "views", "count", "orders", "items", "links", "merchants",
     "percent", "multiple", "rank", "usd", "cny", "square_feet", "square_metres",
-    "hours", "days", "people", "events", "sessions",
+    "hours", "days", "years", "people", "events", "sessions",
 )
 #: How the source states the figure.
 QUALIFIERS = (
     "exact", "approximate", "at_least", "at_most", "ratio", "rank", "estimate", "forecast",
+)
+#: Who measured or stated the figure (data/raw/README.md, "Providers").
+PROVIDERS = (
+    "Sensor Tower", "Similarweb", "QuestMobile", "AppGrowing", "Qimai", "Aurora Mobile",
+    "Xinhong Data", "GF Securities", "Financial Times", "36Kr", "China Entrepreneur",
+    "Tech Planet", "Securities Star", "company", "none",
+)
+#: Where the figure applies (data/raw/README.md, column ``market``).
+MARKETS = ("US", "CN", "HK", "AU", "UK", "NL", "DE", "Global", "US+HK+MO")
+#: The firm or product the figure is about (data/raw/README.md, column ``entity``).
+ENTITIES = (
+    "RedNote", "TikTok", "TikTok Shop", "Lemon8", "Taobao", "Cainiao", "Douyin E-commerce",
+    "Kuaishou", "JD.com", "1688", "US retail (unnamed)",
+)
+#: Metric names (data/raw/README.md, "Metric vocabulary"; a test keeps the two equal).
+METRICS = (
+    "dau", "mau", "new_users", "dau_peak_day", "dau_share_of_peak", "dau_share_of_total",
+    "dau_avg_change", "dau_change_dod", "dau_change_wow", "dau_change_recent",
+    "dau_growth_yoy", "dau_target", "downloads_growth", "downloads_growth_yoy",
+    "downloads_share_of_total", "app_store_rank_free", "app_store_overall_chart_exit",
+    "markets_ranked_first_downloads", "topic_views", "topic_discussions", "posts_per_user",
+    "notes_count", "newcomer_share_described_very_low", "ad_campaign_launch",
+    "ad_placements_peak", "ad_placements_nearly_stopped", "gmv", "gmv_daily", "gmv_rank",
+    "gmv_growth", "gmv_growth_yoy", "gmv_daily_growth_yoy", "gmv_share_self_operated",
+    "commercial_scale", "net_profit", "revenue_share_advertising", "merchant_count_growth",
+    "merchant_count_growth_sales_over_100m_cny", "merchant_count_growth_sales_50m_cny",
+    "participating_merchants", "merchant_share_seeking_results", "merchant_success_rate",
+    "merchant_entry_min_turnover", "merchant_entry_min_turnover_removed",
+    "merchant_entry_channels_added", "merchant_incentive_price_threshold",
+    "merchant_wait_since_invitation", "merchant_orders_received", "merchant_listed_products",
+    "cluster_merchants_in_top5_store_livestreams", "industrial_cluster_partnerships",
+    "industrial_cluster_target", "cluster_products_count", "orders_from_clusters",
+    "orders_from_clusters_growth_yoy", "units_sold", "units_sold_cumulative",
+    "sales_window_length", "livestream_sales_rank", "livestream_interactions",
+    "livestreams_planned", "short_dramas_free", "offline_creator_events", "price_quoted",
+    "price_quoted_incl_shipping", "price_quoted_after_sellout", "referral_reward",
+    "referral_reward_max", "reactivation_reward_max", "reactivation_inactivity_threshold",
+    "service_fee_rate_cross_border_vas", "service_fee_rate_base",
+    "traffic_share_ordinary_users", "comment_links_daily", "subsidy_budget",
+    "governance_measures", "algorithm_departments_merged", "partnership_consecutive_years",
+    "partnership_duration", "user_share_age_18_24", "user_share_age_25_34", "office_size",
+    "job_postings", "trainee_time_share_rotation", "trainee_time_share_mentoring",
+    "trainee_time_share_training", "pilot_markets_count", "oral_argument_duration",
+    "policy_event", "company_event", "programme_launch", "market_entry",
+)
+#: Event kinds: metrics whose row records that something happened (or was said) in the
+#: period and carries no other number -- unit ``events``, value 1 (README, "Units").
+EVENT_METRICS = (
+    "policy_event", "company_event", "programme_launch", "market_entry",
+    "ad_campaign_launch", "app_store_overall_chart_exit",
+    "newcomer_share_described_very_low",
 )
 COLUMNS = (
     "id", "entity", "market", "metric", "period_start", "period_end", "value", "unit",
@@ -123,9 +174,9 @@ def _schema(source_files: tuple[str, ...]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "id": pa.Column(str, pa.Check.str_matches(r"^PM\d{3,}$"), unique=True),
-            "entity": pa.Column(str, [pa.Check.str_length(min_value=1), no_cjk]),
-            "market": pa.Column(str, [pa.Check.str_length(min_value=1), no_cjk]),
-            "metric": pa.Column(str, pa.Check.str_matches(r"^[a-z][a-z0-9_]*$")),
+            "entity": pa.Column(str, pa.Check.isin(ENTITIES)),
+            "market": pa.Column(str, pa.Check.isin(MARKETS)),
+            "metric": pa.Column(str, pa.Check.isin(METRICS)),
             "period_start": pa.Column(str, iso_date, nullable=False),
             "period_end": pa.Column(str, iso_date, nullable=False),
             # to_numeric first: when coercion failed pandera still runs the check on text.
@@ -134,7 +185,7 @@ def _schema(source_files: tuple[str, ...]) -> pa.DataFrameSchema:
                 error="finite number"), coerce=True, nullable=False),
             "unit": pa.Column(str, pa.Check.isin(UNITS)),
             "qualifier": pa.Column(str, pa.Check.isin(QUALIFIERS)),
-            "provider": pa.Column(str, [pa.Check.str_length(min_value=1), no_cjk]),
+            "provider": pa.Column(str, pa.Check.isin(PROVIDERS)),
             "source": pa.Column(str, pa.Check.isin(source_files)),
             "source_quote": text,
             "note_en": pa.Column(str, no_cjk, nullable=False),
@@ -146,7 +197,11 @@ def _schema(source_files: tuple[str, ...]) -> pa.DataFrameSchema:
 
 _EXPECTED = {
     "id": "a unique id like PM001",
-    "metric": "a snake_case metric name",
+    "entity": "one of " + ", ".join(ENTITIES),
+    "market": "one of " + ", ".join(MARKETS),
+    "metric": ("a metric name of the vocabulary (data/raw/README.md, 'Metric vocabulary'; "
+               "analysis.data.sources.METRICS)"),
+    "provider": "one of " + ", ".join(PROVIDERS),
     "period_start": "a date YYYY-MM-DD (a real calendar day)",
     "period_end": "a date YYYY-MM-DD (a real calendar day) on or after period_start",
     "value": "a finite number (no units or text)",
@@ -342,6 +397,31 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, dict[int, int], list[dict], s
     return frame, lines, problems, reported
 
 
+def _event_problems(raw: pd.DataFrame, path: Path, lines: dict[int, int]) -> list[dict]:
+    """Rows of an event kind (:data:`EVENT_METRICS`) carry unit ``events`` and value 1;
+    unit ``events`` belongs to an event kind only. Cells the schema already rejects (an
+    unknown unit, a value that is no number) are not reported again."""
+    problems = []
+    for i in raw.index:
+        metric, unit, value = raw.at[i, "metric"], raw.at[i, "unit"], raw.at[i, "value"]
+        number = pd.to_numeric(value, errors="coerce")
+        if metric in EVENT_METRICS:
+            if unit != "events" and unit in UNITS:
+                problems.append(_problem(
+                    path, f"unit 'events' (metric '{metric}' is an event kind)", row=i + 1,
+                    line=lines.get(i), column="unit", value=unit))
+            if np.isfinite(number) and number != 1:
+                problems.append(_problem(
+                    path, f"value 1 (metric '{metric}' is an event kind: one event)",
+                    row=i + 1, line=lines.get(i), column="value", value=value))
+        elif unit == "events" and metric in METRICS:
+            problems.append(_problem(
+                path, "a unit other than 'events' (metric '" + metric + "' is not an event "
+                "kind; event kinds: " + ", ".join(EVENT_METRICS) + ")", row=i + 1,
+                line=lines.get(i), column="unit", value=unit))
+    return problems
+
+
 def _order(problems: list[dict], header: list[str]) -> list[dict]:
     position = {name: i for i, name in enumerate(header)}
     return sorted(problems, key=lambda p: (p["row"] is not None, p["row"] or 0,
@@ -395,6 +475,8 @@ def load_published_metrics(path: str | Path | None = None) -> pd.DataFrame:
             problems.append(_problem(
                 path, f"a date on or after period_start ({raw.at[i, 'period_start']})",
                 row=i + 1, line=lines[i], column="period_end", value=raw.at[i, "period_end"]))
+    if {"metric", "unit", "value"} <= set(raw.columns):
+        problems += _event_problems(raw, path, lines)
     if problems:
         raise DataValidationError(path, _order(problems, list(raw.columns)))
     df = df.assign(period_start=_iso_dates(df["period_start"]),

@@ -821,3 +821,200 @@ def test_inner_cv_forecaster_follows_the_estimator_protocol():
         cls(level=80).fit(df)
     with pytest.raises(ValueError, match="unknown candidate"):
         cls(candidates=("nope",)).fit(df)
+
+
+# --------------------------------------------------------------------------------------
+# fixed-parameter inner fits (``+fastcal``), yearly_min_days, history_window, pools
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", [(1, 1, 1), (1, 0, 0), (2, 1, 1)])
+def test_fixed_arima_results_equal_statsmodels_filter_and_get_forecast(order):
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    rng = np.random.default_rng(11)
+    # two different series of the same length in a row (a kept model re-bound to new
+    # data once filtered the old series)
+    for _ in range(2):
+        u = 0.1 * np.cumsum(rng.normal(size=365)) + rng.normal(size=365)
+        mod = SARIMAX(u, order=order, trend="n", concentrate_scale=True)
+        params = mod.fit(disp=False, return_params=True)
+        ref = mod.filter(params)
+        ref_fc = ref.get_forecast(120)
+        mine = F._FixedARIMAResults.filter(u, order, params)
+        fc = mine.get_forecast(120)
+        assert np.allclose(fc.predicted_mean, ref_fc.predicted_mean, rtol=1e-10, atol=1e-12)
+        assert np.allclose(fc.var_pred_mean, ref_fc.var_pred_mean, rtol=1e-10, atol=1e-12)
+        assert mine.scale == pytest.approx(float(ref.scale), rel=1e-12)
+        assert np.allclose(mine.standardized_forecasts_error,
+                           np.asarray(ref.standardized_forecasts_error), equal_nan=True)
+        assert np.array_equal(mine.params, params)
+
+
+def test_arima_with_fixed_params_at_its_own_fit_forecasts_as_the_fit():
+    df, _ = synthetic_log_series(n=500, seed=2)
+    fitted = F.ARIMAForecaster(order=(1, 1, 1)).fit(df)
+    fixed = F.ARIMAForecaster(order=(1, 1, 1))
+    fixed._fixed_params = fitted.warm_start_params_
+    fixed.fit(df)
+    assert isinstance(fixed.results_, F._FixedARIMAResults)
+    a, b = fitted.predict(90), fixed.predict(90)
+    for col in ("yhat", "yhat_lower", "yhat_upper"):
+        assert np.allclose(a[col], b[col], rtol=1e-9), col
+    # params of another length (another order) are not used: a maximum-likelihood fit
+    other = F.ARIMAForecaster(order=(2, 1, 1))
+    other._fixed_params = fitted.warm_start_params_
+    assert not isinstance(other.fit(df).results_, F._FixedARIMAResults)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "365", True])
+def test_yearly_min_days_must_be_a_non_negative_int(bad):
+    df, _ = synthetic_log_series(n=400, seed=3)
+    with pytest.raises(ValueError, match="yearly_min_days"):
+        F.ARIMAForecaster(yearly_order=4, yearly_min_days=bad).fit(df)
+
+
+@pytest.mark.parametrize("bad", [10, 27, 400.0, "730", True])
+def test_history_window_must_be_an_int_of_at_least_the_minimum_days(bad):
+    df, _ = synthetic_log_series(n=400, seed=3)
+    for method in ("two_step", "joint"):
+        with pytest.raises(ValueError, match="history_window"):
+            F.ARIMAForecaster(history_window=bad, method=method).fit(df)
+
+
+def test_yearly_min_days_and_history_window_decide_the_terms_and_the_fit_window():
+    df, _ = synthetic_log_series(n=1000, seed=5)
+    # 400 days: "auto" needs two years (Prophet's rule); an int order with 365 uses them
+    short = df.iloc[:400]
+    assert F.ARIMAForecaster(yearly_order="auto").fit(short).yearly_order_ == 0
+    assert F.ARIMAForecaster(yearly_order=4, yearly_min_days=365).fit(short).yearly_order_ == 4
+    assert F.ARIMAForecaster(yearly_order=4, yearly_min_days=500).fit(short).yearly_order_ == 0
+    assert F.ARIMAForecaster(yearly_order=4).fit(df.iloc[:100]).yearly_order_ == 4
+    # history_window: the regression is estimated on the last 730 days only
+    for method in ("two_step", "joint"):
+        m = F.ARIMAForecaster(yearly_order=4, yearly_min_days=365, history_window=730,
+                              method=method).fit(df)
+        assert m.dp_.index[0] == df["ds"].iloc[-730]
+        assert m.last_date_ == df["ds"].iloc[-1]
+        assert len(m.observed_) <= 730
+    whole = F.ARIMAForecaster(yearly_order=4, yearly_min_days=365).fit(df)
+    assert whole.dp_.index[0] == df["ds"].iloc[0]
+    # a window longer than the history changes nothing
+    same = F.ARIMAForecaster(yearly_order=4, yearly_min_days=365, history_window=5000).fit(df)
+    assert np.allclose(same.predict(30)["yhat"], whole.predict(30)["yhat"])
+    # the window starts on an observed day
+    gappy = df.drop(index=df.index[-730:-725])  # 5 absent days
+    g = F.ARIMAForecaster(history_window=730).fit(gappy)
+    assert g.dp_.index[0] == df["ds"].iloc[-725]
+
+
+def test_make_candidate_fastcal_and_pool_names():
+    fast = F.make_candidate("arima111_w365_y4_h1095+fastcal")
+    assert isinstance(fast, F._InnerCVForecaster)
+    assert fast.candidates == ("arima111_w365_y4_h1095",) and fast.refit is False
+    assert F.make_candidate("arima111_w365_y4_h1095+cal").refit is True
+    pool = F.make_candidate("auto_y365+fastcal", log=False)
+    assert pool.candidates == F.AUTO_POOLS["auto_y365"] and pool.refit is False
+    assert pool.overrides == {"log": False}
+    auto = F.make_candidate("auto+cal")
+    assert auto.candidates == F.AUTO_POOLS["auto"] == F.AUTO_CANDIDATES and auto.refit is True
+    assert F.make_candidate("auto_y365+cal").refit is True
+    for names in F.AUTO_POOLS.values():
+        assert set(names) <= set(F.CANDIDATES)
+    m = F.make_candidate("arima111_w365_y4_h730")
+    assert (m.yearly_order, m.yearly_min_days, m.history_window) == (4, 365, 730)
+    for bad in ("auto", "auto_y365", "nope+fastcal", "auto+fast", "arima111_w365+cal+fastcal"):
+        with pytest.raises(ValueError, match="unknown candidate"):
+            F.make_candidate(bad)
+    # the default rule is a valid name
+    assert F.make_candidate(F.DEFAULT_RULE) is not None
+
+
+def test_inner_cv_without_refit_chooses_and_calibrates_on_fixed_parameter_fits():
+    df, _ = synthetic_log_series(n=500, seed=4, sigma=0.05, trend=0.0)
+    names = ("arima111_w365", "arima111_w730_trend")
+    m = F._InnerCVForecaster(candidates=names, horizon=60, n_inner=3, refit=False).fit(df)
+    assert len(m.inner_cutoffs_) == 3 and set(m.inner_scores_) == set(names)
+    assert all(np.isfinite(v) for v in m.inner_scores_.values())
+    assert m.chosen_ == min(m.inner_scores_, key=m.inner_scores_.get)
+    # the chosen candidate's fit to the whole history is the final model (fitted once)
+    assert m.model_ is m._full[m.chosen_]
+    assert set(m.warm_start_params_) == set(names)
+    # the inner scores are those of fits whose ARIMA parameters are held at the
+    # whole-history fit: recomputed here by hand
+    buckets = [(lo, min(hi, 60)) for lo, hi in F.BUCKETS if lo <= 60]
+    clean = F._validate_frame(df)
+    for name in names:
+        params = m._full[name].warm_start_params_
+        frames = []
+        for c in m.inner_cutoffs_:
+            train = clean[clean["ds"] <= c]
+            target = clean[(clean["ds"] > c) & (clean["ds"] <= c + pd.Timedelta(days=60))]
+            est = F.make_candidate(name)
+            est._fixed_params = params
+            est.fit(train)
+            assert isinstance(est.results_, F._FixedARIMAResults)
+            p = est.predict(target["ds"])
+            frames.append(pd.DataFrame({"ds": target["ds"].to_numpy(), "y": target["y"].to_numpy(),
+                                        "yhat": p["yhat"].to_numpy(), "cutoff": c}))
+        score = F._mean_bucket_mape(pd.concat(frames, ignore_index=True), buckets)
+        assert score == pytest.approx(m.inner_scores_[name], rel=1e-9)
+    # calibrated: the interval is the chosen model's, scaled by scale_ on the log scale,
+    # and the scaled inner intervals cover at least the level (split-conformal)
+    assert m.scale_ > 0 and m.scale_ != 1.0
+    fc, base = m.predict(30), m.model_.predict(30)
+    assert np.allclose(fc["yhat"], base["yhat"])
+    ratio = np.log(fc["yhat_upper"] / fc["yhat"]) / np.log(base["yhat_upper"] / base["yhat"])
+    assert np.allclose(ratio, m.scale_)
+    inner = m._fixed_cv(clean, m.inner_cutoffs_, 60, m.chosen_, m.model_)
+    half_lo = np.log(inner["yhat"] / inner["yhat_lower"]) * m.scale_
+    half_hi = np.log(inner["yhat_upper"] / inner["yhat"]) * m.scale_
+    err = np.log(inner["y"] / inner["yhat"])
+    covered = ((err >= -half_lo - 1e-12) & (err <= half_hi + 1e-12)).mean()
+    assert covered >= 0.8
+
+
+def test_inner_cv_without_refit_refits_where_the_terms_differ():
+    # inner histories under a year: the yearly terms of the whole-history fit are absent
+    # there, so its ARIMA parameters (fitted to another residual) are not held fixed
+    df, _ = synthetic_log_series(n=420, seed=6)
+    m = F._InnerCVForecaster(candidates=("arima111_w365_y4",), horizon=60, n_inner=2,
+                            refit=False).fit(df)
+    assert m.model_.yearly_order_ == 4
+    fitted = m.model_
+    early = F._validate_frame(df).iloc[:300]
+    assert not m._same_terms(F.make_candidate("arima111_w365_y4"), fitted, early)
+    assert m._same_terms(F.make_candidate("arima111_w365_y4"), fitted, F._validate_frame(df))
+
+
+def test_inner_cv_start_params_and_warm_start_in_cross_validation():
+    df, _ = synthetic_log_series(n=600, seed=8, trend=0.0)
+    with pytest.raises(ValueError, match="start_params"):
+        F._InnerCVForecaster(start_params=[0.5, -0.3], horizon=30).fit(df)
+    prev = F._InnerCVForecaster(candidates=("arima111_w365",), horizon=30, n_inner=2,
+                               refit=False).fit(df.iloc[:500])
+    new = F._warm(prev.clone(), prev)
+    assert set(new.start_params) == {"arima111_w365"}
+    assert np.array_equal(new.start_params["arima111_w365"],
+                          prev.model_.warm_start_params_)
+    cv = F.cross_validation(df, initial="400 days", period="60 days", horizon="30 days",
+                            model=F.make_candidate("arima111_w365+fastcal"))
+    assert cv["cutoff"].nunique() >= 2 and np.isfinite(cv["yhat"]).all()
+
+
+def test_select_rule_tie_break_is_speed_then_coverage_then_name():
+    def frame(rows):
+        return pd.DataFrame([{"series": "A", "candidate": c, "mape": m, "coverage": cov,
+                              "time_s": t} for c, m, cov, t in rows])
+
+    # all within 1 % of the best: the fastest wins even with coverage farther from 0.80
+    tied = frame([("slow", 0.1000, 0.80, 9.0), ("fast", 0.1005, 0.84, 1.0),
+                  ("mid", 0.1002, 0.80, 5.0)])
+    assert F.select_rule(tied) == "fast"
+    # equal time: coverage closest to 0.80; then alphabetical
+    same_time = frame([("b", 0.1000, 0.84, 1.0), ("c", 0.1005, 0.80, 1.0),
+                       ("a", 0.1005, 0.80, 1.0)])
+    assert F.select_rule(same_time) == "a"
+    # more than 1 % better: the slower rule wins
+    better = frame([("slow", 0.1000, 0.80, 9.0), ("fast", 0.1020, 0.80, 1.0)])
+    assert F.select_rule(better) == "slow"

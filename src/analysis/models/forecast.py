@@ -187,6 +187,8 @@ __all__ = [
     "SeasonalNaiveForecaster",
     "UnobservedComponentsForecaster",
     "AUTO_CANDIDATES",
+    "AUTO_POOLS",
+    "CAL_SUFFIXES",
     "BLAS_THREADS_ENV",
     "CANDIDATES",
     "DEFAULT_RULE",
@@ -541,6 +543,11 @@ class _DeterministicForecaster(BaseForecaster):
     _weekly_dummies = True
     _design_ahead = 366
     dynamics_window: int | None = None
+    history_window: int | None = None  # settings of ARIMAForecaster; None elsewhere
+    yearly_min_days: int | None = None
+    #: parameters of the dynamic model held fixed (set by _InnerCVForecaster on its inner
+    #: fits with ``refit=False``: a filter run instead of a maximum-likelihood fit)
+    _fixed_params: np.ndarray | None = None
 
     # settings shared by subclasses (set in their __init__)
     yearly_order: int | str
@@ -551,10 +558,19 @@ class _DeterministicForecaster(BaseForecaster):
 
     def _resolve_terms(self, span: int) -> tuple[int, bool]:
         order = self.yearly_order
-        if order == "auto":
-            order = 10 if span >= 730 else 0
+        auto = order == "auto"
+        if auto:
+            order = 10
         if not isinstance(order, (int, np.integer)) or order < 0:
             raise ValueError(f"yearly_order must be 'auto' or an int >= 0, got {order!r}")
+        min_days = self.yearly_min_days
+        if min_days is None:
+            min_days = 730 if auto else 0
+        if (not isinstance(min_days, (int, np.integer)) or isinstance(min_days, bool)
+                or min_days < 0):
+            raise ValueError(f"yearly_min_days must be None or an int >= 0, got {min_days!r}")
+        if span < min_days:
+            order = 0
         weekly = bool(self.weekly) and span >= 14
         return int(order), weekly
 
@@ -608,9 +624,27 @@ class _DeterministicForecaster(BaseForecaster):
         yearly = CalendarFourier("YE", self.yearly_order_).in_sample(index)
         return np.column_stack([base.to_numpy(), yearly.to_numpy()])
 
+    def _recent(self, z: pd.Series) -> pd.Series:
+        """The last ``history_window`` days of ``z`` (all of it for None), starting on an
+        observed day."""
+        window = self.history_window
+        if window is None:
+            return z
+        if (not isinstance(window, (int, np.integer)) or isinstance(window, bool)
+                or window < self._min_days):
+            raise ValueError(
+                f"history_window must be None or an int >= {self._min_days} (days), "
+                f"got {window!r}"
+            )
+        if len(z) > window:
+            z = z.iloc[-int(window):]
+            z = z.loc[z.first_valid_index():]
+        return z
+
     def _fit(self, z: pd.Series) -> None:
         if self.intervals not in ("empirical", "gaussian"):
             raise ValueError("intervals must be 'empirical' or 'gaussian'")
+        z = self._recent(z)
         self.yearly_order_, self.weekly_ = self._resolve_terms(len(z))
         dummies = self.weekly_ and self._weekly_dummies
         self.dp_ = self._design(z.index, dummies)
@@ -697,6 +731,60 @@ class _DeterministicForecaster(BaseForecaster):
         return None if res is None else np.asarray(res.params)
 
 
+class _FixedARIMAResults:
+    """Kalman filter and forecasts of ARIMA(p, d, q) errors with *given* parameters.
+
+    Stands in for ``SARIMAX(...).filter(params).get_forecast(steps)`` in the inner fits of
+    ``_InnerCVForecaster(refit=False)`` (hundreds of them per backtest): the same
+    statsmodels state-space filter, run on the model's representation directly
+    (``ssm.filter()``, without the results object ``filter`` wraps it in), and the
+    forecasts from the last predicted state by the state-space recursions
+    a(h+1) = T a(h), P(h+1) = T P(h) T' + s R Q R', forecast Z a(h), variance
+    Z P(h) Z' + s H (Durbin & Koopman, *Time Series Analysis by State Space Methods*,
+    section 4.11), where s is the concentrated-out scale (the filter output's
+    covariances already include it). Equal to statsmodels' ``get_forecast`` (checked in
+    tests/models/test_forecast.py). A new ``SARIMAX`` object is built per call: re-binding
+    a kept one to a new series left the filter on the old data.
+    """
+
+    def __init__(self, filtered: Any, ssm: Any, params: np.ndarray) -> None:
+        self.params = params
+        self.standardized_forecasts_error = np.asarray(filtered.standardized_forecasts_error)
+        scale = getattr(filtered, "scale", None)
+        self.scale = 1.0 if scale is None else float(scale)
+        self._a = np.array(filtered.predicted_state[:, -1], dtype=float)
+        self._P = np.array(filtered.predicted_state_cov[:, :, -1], dtype=float)
+        self._T = np.array(ssm.transition[:, :, 0], dtype=float)
+        self._Z = np.array(ssm.design[0, :, 0], dtype=float)
+        R = np.array(ssm.selection[:, :, 0], dtype=float)
+        self._RQR = self.scale * (R @ np.array(ssm.state_cov[:, :, 0], dtype=float) @ R.T)
+        self._H = self.scale * float(ssm.obs_cov[0, 0, 0])
+
+    @classmethod
+    def filter(cls, u: np.ndarray, order: tuple[int, int, int],
+               params: np.ndarray) -> _FixedARIMAResults:
+        from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+        params = np.asarray(params, dtype=float)
+        mod = SARIMAX(np.asarray(u, dtype=float), order=tuple(int(k) for k in order),
+                      trend="n", concentrate_scale=True)
+        mod.update(params)
+        return cls(mod.ssm.filter(), mod.ssm, params)
+
+    def get_forecast(self, steps: int) -> Any:
+        from types import SimpleNamespace
+
+        a, P, T, Z, RQR = self._a, self._P, self._T, self._Z, self._RQR
+        mean = np.empty(steps)
+        var = np.empty(steps)
+        for h in range(steps):
+            mean[h] = Z @ a
+            var[h] = Z @ P @ Z + self._H
+            a = T @ a
+            P = T @ P @ T.T + RQR
+        return SimpleNamespace(predicted_mean=mean, var_pred_mean=var)
+
+
 class ARIMAForecaster(_DeterministicForecaster):
     """Regression on deterministic terms (weekly dummies, yearly Fourier) with ARIMA errors.
 
@@ -725,6 +813,15 @@ class ARIMAForecaster(_DeterministicForecaster):
         backtest, but robust to level shifts leaking into the seasonal terms).
     start_params : starting values for the ARIMA parameters (cross_validation warm-starts
         each cutoff from the previous one).
+    yearly_min_days : the yearly terms are used when the history (after
+        ``history_window``) spans at least this many days. None: 730 for
+        ``yearly_order="auto"`` (Prophet's rule), 0 (always) for an int order. With 365 and
+        a small order (e.g. 4) one year of history is enough for a smooth yearly profile
+        (the seasonal naive forecast with lag 365 uses one year too).
+    history_window : fit the model to the last ``history_window`` days of the history
+        only (deterministic terms and dynamics; None = the whole history). On long series
+        a weekly or yearly pattern that drifts over the years is then estimated from the
+        recent years (both methods).
     """
 
     def __init__(
@@ -740,10 +837,14 @@ class ARIMAForecaster(_DeterministicForecaster):
         dynamics_window: int | None = 365,
         regression: str = "levels",
         start_params: Any = None,
+        yearly_min_days: int | None = None,
+        history_window: int | None = None,
     ) -> None:
         self.order = order
         self.dynamics_window = dynamics_window
         self.regression = regression
+        self.yearly_min_days = yearly_min_days
+        self.history_window = history_window
         self.yearly_order = yearly_order
         self.weekly = weekly
         self.trend = trend
@@ -773,6 +874,10 @@ class ARIMAForecaster(_DeterministicForecaster):
     def _fit_dynamics(self, u: np.ndarray) -> Any:
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+        fixed = self._fixed_params
+        p, _, q = self.order
+        if fixed is not None and len(np.atleast_1d(fixed)) == p + q:
+            return _FixedARIMAResults.filter(u, tuple(self.order), np.asarray(fixed, float))
         mod = SARIMAX(u, order=tuple(self.order), trend="n", concentrate_scale=True)
         start = self.start_params
         if start is None or len(np.atleast_1d(start)) != mod.k_params:
@@ -789,6 +894,7 @@ class ARIMAForecaster(_DeterministicForecaster):
 
         if self.intervals not in ("empirical", "gaussian"):
             raise ValueError("intervals must be 'empirical' or 'gaussian'")
+        z = self._recent(z)
         self.yearly_order_, self.weekly_ = self._resolve_terms(len(z))
         self.dp_ = self._design(z.index, self.weekly_)
         X = self.dp_.in_sample()
@@ -868,6 +974,9 @@ class ExponentialSmoothingForecaster(_DeterministicForecaster):
             seasonal="add" if self.weekly_ else None,
             seasonal_periods=7 if self.weekly_ else None,
         )
+        fixed = self._fixed_params
+        if fixed is not None and len(np.atleast_1d(fixed)) == len(mod.start_params):
+            return mod.smooth(np.asarray(fixed, dtype=float))
         start = self.start_params
         if start is not None and len(np.atleast_1d(start)) != len(mod.start_params):
             start = None
@@ -924,6 +1033,9 @@ class UnobservedComponentsForecaster(_DeterministicForecaster):
             [{"period": 7, "harmonics": int(self.weekly_harmonics)}] if self.weekly_ else None
         )
         mod = UnobservedComponents(u, level="llevel", freq_seasonal=seasonal, autoregressive=1)
+        fixed = self._fixed_params
+        if fixed is not None and len(np.atleast_1d(fixed)) == mod.k_params:
+            return mod.filter(np.asarray(fixed, dtype=float))
         start = self.start_params
         if start is not None and len(np.atleast_1d(start)) != mod.k_params:
             start = None
@@ -956,38 +1068,83 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
         {"order": (1, 1, 1), "dynamics_window": 730, "trend": True},
     ),
     "ets_damped_w365": ("ExponentialSmoothingForecaster", {"dynamics_window": 365}),
+    # yearly terms from one year of history (a smooth yearly profile: 4 or 10 Fourier
+    # pairs), optionally estimated on the last two or three years only
+    "arima111_w365_y4": (
+        "ARIMAForecaster",
+        {"order": (1, 1, 1), "dynamics_window": 365, "yearly_order": 4,
+         "yearly_min_days": 365},
+    ),
+    "arima111_w365_y10": (
+        "ARIMAForecaster",
+        {"order": (1, 1, 1), "dynamics_window": 365, "yearly_order": 10,
+         "yearly_min_days": 365},
+    ),
+    "arima111_w365_y4_h1095": (
+        "ARIMAForecaster",
+        {"order": (1, 1, 1), "dynamics_window": 365, "yearly_order": 4,
+         "yearly_min_days": 365, "history_window": 1095},
+    ),
+    "arima111_w365_y10_h1095": (
+        "ARIMAForecaster",
+        {"order": (1, 1, 1), "dynamics_window": 365, "yearly_order": 10,
+         "yearly_min_days": 365, "history_window": 1095},
+    ),
+    "arima111_w365_y4_h730": (
+        "ARIMAForecaster",
+        {"order": (1, 1, 1), "dynamics_window": 365, "yearly_order": 4,
+         "yearly_min_days": 365, "history_window": 730},
+    ),
 }
 
-#: The fixed rules an automatic choice (``make_candidate("auto+cal")``) picks from.
-AUTO_CANDIDATES: tuple[str, ...] = tuple(CANDIDATES)
+#: The fixed rules an automatic choice picks from, by pool name: ``"auto"`` (the six
+#: rules of the first benchmark) and ``"auto_y365"`` (the rules with yearly terms from
+#: one year of history, estimated on the recent years). ``make_candidate("auto+cal")``
+#: chooses among ``AUTO_POOLS["auto"]``, ``"auto_y365+fastcal"`` among the other.
+AUTO_POOLS: dict[str, tuple[str, ...]] = {
+    "auto": (
+        "arima111_w730", "arima111_w365", "arima111_w730_diff", "arima111_w730_diff_drift",
+        "arima111_w730_trend", "ets_damped_w365",
+    ),
+    "auto_y365": ("arima111_w365_y4_h1095", "arima111_w365_y10_h1095", "arima111_w365_y4_h730"),
+}
+AUTO_CANDIDATES: tuple[str, ...] = AUTO_POOLS["auto"]
 
-#: The rule ``default_forecaster()`` builds (a name of ``CANDIDATES``, optionally with
-#: the suffix ``"+cal"``: the interval width calibrated by inner cross-validation, see
-#: :class:`_InnerCVForecaster`; or ``"auto+cal"``: the rule itself chosen per series by
-#: inner cross-validation). Chosen by leave-one-series-out; see the module docstring.
+#: Suffixes of a rule name: the interval calibrated by inner cross-validation, with the
+#: model refitted at every inner cutoff (``"+cal"``) or with its dynamic parameters held
+#: at the whole-history fit (``"+fastcal"``, see :class:`_InnerCVForecaster`, ``refit``).
+CAL_SUFFIXES: dict[str, bool] = {"+cal": True, "+fastcal": False}
+
+#: The rule ``default_forecaster()`` builds (see :func:`make_candidate` for the names).
+#: Chosen by leave-one-series-out; see the module docstring.
 DEFAULT_RULE = "auto+cal"
+
+
+def _rule_names() -> list[str]:
+    bases = sorted(CANDIDATES) + sorted(AUTO_POOLS)
+    return sorted(CANDIDATES) + [f"{b}{s}" for s in CAL_SUFFIXES for b in bases]
 
 
 def make_candidate(name: str, **overrides: Any) -> Any:
     """A new, unfitted forecaster for the rule ``name``.
 
-    ``name`` is a key of ``CANDIDATES`` (a fixed model), ``"<key>+cal"`` (that model with
-    its interval calibrated by inner cross-validation) or ``"auto+cal"`` (the model
-    chosen per series among ``AUTO_CANDIDATES`` by inner cross-validation, interval
-    calibrated). ``overrides`` go to the fixed model(s) (e.g. ``log=False``, ``level``).
+    ``name`` is a key of ``CANDIDATES`` (a fixed model); ``"<key>+cal"`` or
+    ``"<key>+fastcal"`` (that model with its interval calibrated by inner
+    cross-validation, :class:`_InnerCVForecaster` with ``refit=True`` / ``False``); or
+    ``"<pool>+cal"`` / ``"<pool>+fastcal"`` for a pool of ``AUTO_POOLS`` (the model chosen
+    per series among the pool by inner cross-validation, interval calibrated).
+    ``overrides`` go to the fixed model(s) (e.g. ``log=False``, ``level``).
     """
-    if name.endswith("+cal"):
-        base = name[: -len("+cal")]
-        level = overrides.get("level", 0.8)
-        if base == "auto":
-            return _InnerCVForecaster(candidates=AUTO_CANDIDATES, level=level,
-                                     overrides=overrides or None)
-        if base in CANDIDATES:
-            return _InnerCVForecaster(candidates=(base,), level=level,
-                                     overrides=overrides or None)
+    for suffix, refit in CAL_SUFFIXES.items():
+        if not name.endswith(suffix):
+            continue
+        base = name[: -len(suffix)]
+        pool = AUTO_POOLS.get(base, (base,) if base in CANDIDATES else None)
+        if pool is not None:
+            return _InnerCVForecaster(candidates=pool, level=overrides.get("level", 0.8),
+                                     overrides=overrides or None, refit=refit)
     if name not in CANDIDATES:
-        valid = sorted(CANDIDATES) + [f"{k}+cal" for k in sorted(CANDIDATES)] + ["auto+cal"]
-        raise ValueError(f"unknown candidate {name!r}; choose one of {valid}")
+        raise ValueError(f"unknown candidate {name!r}; choose one of {_rule_names()}")
     cls_name, settings = CANDIDATES[name]
     cls = {
         "ARIMAForecaster": ARIMAForecaster,
@@ -1023,10 +1180,27 @@ class _InnerCVForecaster(Estimator):
     ``level`` quantile of these ratios with the split-conformal finite-sample correction
     (ceil((n + 1) level) / n). The winner is finally fitted to the whole of ``df``.
 
+    ``refit=True`` refits each candidate at every inner cutoff (maximum likelihood each
+    time). ``refit=False`` fits each candidate once, to the whole of ``df``, and at the
+    inner cutoffs re-estimates only the deterministic terms (by least squares) and runs
+    the dynamic model's filter with its parameters held at that fit: a few milliseconds
+    per inner cutoff instead of a likelihood maximisation. The inner errors then reuse
+    dynamic parameters estimated on the days they score (two or three parameters; the
+    deterministic terms, which carry the seasonal shape, are re-estimated without them).
+
     With no room for an inner cutoff the first candidate is used, uncalibrated
-    (``scale_ = 1``). Fitted attributes: ``chosen_``, ``scale_``, ``inner_scores_``
-    (candidate -> inner MAPE; NaN for a candidate that failed), ``inner_cutoffs_``,
-    ``model_`` (the fitted forecaster), ``last_date_``.
+    (``scale_ = 1``). ``start_params`` (candidate name -> starting values of its dynamic
+    model; ``cross_validation`` passes the previous cutoff's ``warm_start_params_``)
+    warm-starts the fits to the whole history.
+
+    Fitted attributes: ``chosen_``, ``scale_``, ``inner_scores_`` (candidate -> inner
+    MAPE; NaN for a candidate that failed), ``inner_cutoffs_``, ``model_`` (the fitted
+    forecaster), ``last_date_``.
+
+    Examples
+    --------
+    >>> m = _InnerCVForecaster(candidates=("arima111_w365_y4_h1095",), refit=False)
+    >>> m.fit(history).predict(90)  # doctest: +SKIP
     """
 
     _fitted_attribute = "model_"
@@ -1041,6 +1215,8 @@ class _InnerCVForecaster(Estimator):
         calibrate: bool = True,
         level: float = 0.8,
         overrides: dict[str, Any] | None = None,
+        refit: bool = True,
+        start_params: dict[str, Any] | None = None,
     ) -> None:
         self.candidates = candidates
         self.horizon = horizon
@@ -1050,13 +1226,21 @@ class _InnerCVForecaster(Estimator):
         self.calibrate = calibrate
         self.level = level
         self.overrides = overrides
+        self.refit = refit
+        self.start_params = start_params
 
-    def _make(self, name: str) -> Any:
+    def _make(self, name: str, start: Any = None) -> Any:
         kw = dict(self.overrides or {})
         kw["level"] = self.level
+        if start is not None:
+            kw["start_params"] = start
         return make_candidate(name, **kw)
 
     def _inner_cutoffs(self, ds: pd.Series) -> tuple[list[pd.Timestamp], int]:
+        for key in ("horizon", "n_inner", "min_train"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{key} must be a positive int, got {value!r}")
         first, last = ds.iloc[0], ds.iloc[-1]
         span = int((last - first).days) + 1
         h = int(min(int(self.horizon), span // 4))
@@ -1071,6 +1255,47 @@ class _InnerCVForecaster(Estimator):
             cuts.append(c)
         return sorted(cuts), h
 
+    @staticmethod
+    def _same_terms(m: Any, fitted: Any, history: pd.DataFrame) -> bool:
+        """Whether ``m`` fitted to ``history`` has the deterministic terms of ``fitted``
+        (the parameters of a dynamic model fitted to another residual, e.g. one without
+        yearly terms, are not held fixed: the model is refitted there)."""
+        resolve = getattr(m, "_resolve_terms", None)
+        if resolve is None or not hasattr(fitted, "yearly_order_"):
+            return False
+        span = int((history["ds"].iloc[-1] - history["ds"].iloc[0]).days) + 1
+        window = getattr(m, "history_window", None)
+        if window is not None:
+            span = min(span, int(window))
+        return resolve(span) == (fitted.yearly_order_, fitted.weekly_)
+
+    def _fixed_cv(self, clean: pd.DataFrame, cuts: Sequence[pd.Timestamp], h: int,
+                  name: str, fitted: Any) -> pd.DataFrame:
+        """Inner backtest of ``name`` with its dynamic parameters held at ``fitted``'s."""
+        params = getattr(fitted, "warm_start_params_", None)
+        ds = clean["ds"].to_numpy()
+        frames = []
+        for c in cuts:
+            k = int(np.searchsorted(ds, np.datetime64(c), side="right"))
+            j = int(np.searchsorted(ds, np.datetime64(c + pd.Timedelta(days=h)), side="right"))
+            history, target = clean.iloc[:k], clean.iloc[k:j]
+            if target.empty:
+                continue
+            m = self._make(name)
+            if params is not None and np.isfinite(params).all() and self._same_terms(
+                    m, fitted, history):
+                m._fixed_params = params
+            m._fit_clean(history)
+            pred = m._predict_at(pd.DatetimeIndex(target["ds"]))
+            frames.append(pd.DataFrame({
+                "ds": target["ds"].to_numpy(), "y": target["y"].to_numpy(),
+                "yhat": pred["yhat"].to_numpy(), "yhat_lower": pred["yhat_lower"].to_numpy(),
+                "yhat_upper": pred["yhat_upper"].to_numpy(), "cutoff": c,
+            }))
+        if not frames:
+            raise ValueError("no inner target rows")
+        return pd.concat(frames, ignore_index=True)
+
     def fit(self, df: pd.DataFrame) -> Self:
         self._reset()
         check_level(self.level)
@@ -1080,34 +1305,62 @@ class _InnerCVForecaster(Estimator):
         for name in names:
             if name not in CANDIDATES:
                 raise ValueError(f"unknown candidate {name!r}; choose among {sorted(CANDIDATES)}")
+        if self.start_params is not None and not isinstance(self.start_params, dict):
+            raise ValueError("start_params must be None or a dict: candidate name -> values")
+        start = dict(self.start_params or {})
         clean = _validate_frame(df)
         cuts, h = self._inner_cutoffs(clean["ds"])
         scores: dict[str, float] = {}
         frames: dict[str, pd.DataFrame] = {}
-        if cuts and (len(names) > 1 or self.calibrate):
-            buckets = [(lo, min(hi, h)) for lo, hi in BUCKETS if lo <= h]
-            for name in names:
-                try:
-                    cv = cross_validation(clean, horizon=f"{h} days", cutoffs=cuts,
-                                          model=self._make(name))
-                except (ValueError, RuntimeError, np.linalg.LinAlgError):
-                    scores[name] = np.nan
-                    continue
-                frames[name] = cv
-                scores[name] = _mean_bucket_mape(cv, buckets)
-        finite = {k: v for k, v in scores.items() if np.isfinite(v)}
-        chosen = min(finite, key=lambda k: (finite[k], names.index(k))) if finite else names[0]
-        scale = 1.0
-        if self.calibrate and chosen in frames:
-            log = bool(getattr(self._make(chosen), "log", False))
-            scale = _conformal_scale(frames[chosen], self.level, log=log)
+        full: dict[str, Any] = {}
+        with blas_thread_limit():
+            if cuts and (len(names) > 1 or self.calibrate):
+                buckets = [(lo, min(hi, h)) for lo, hi in BUCKETS if lo <= h]
+                for name in names:
+                    try:
+                        if self.refit:
+                            cv = cross_validation(clean, horizon=f"{h} days", cutoffs=cuts,
+                                                  model=self._make(name))
+                        else:
+                            full[name] = self._make(name, start.get(name)).fit(clean)
+                            cv = self._fixed_cv(clean, cuts, h, name, full[name])
+                    except (ValueError, RuntimeError, np.linalg.LinAlgError):
+                        scores[name] = np.nan
+                        continue
+                    frames[name] = cv
+                    scores[name] = _mean_bucket_mape(cv, buckets)
+            finite = {k: v for k, v in scores.items() if np.isfinite(v)}
+            chosen = (min(finite, key=lambda k: (finite[k], names.index(k))) if finite
+                      else names[0])
+            scale = 1.0
+            if self.calibrate and chosen in frames:
+                log = bool(getattr(self._make(chosen), "log", False))
+                scale = _conformal_scale(frames[chosen], self.level, log=log)
+            model = full.get(chosen)
+            if model is None:
+                model = self._make(chosen, start.get(chosen)).fit(clean)
         self.inner_scores_ = scores
         self.inner_cutoffs_ = cuts
         self.chosen_ = chosen
         self.scale_ = scale
-        self.model_ = self._make(chosen).fit(clean)
+        self.model_ = model
+        self._full = full
         self.last_date_ = clean["ds"].iloc[-1]
         return self
+
+    @property
+    def warm_start_params_(self) -> dict[str, np.ndarray] | None:
+        """Candidate name -> fitted parameters of its dynamic model (the candidates fitted
+        to the whole history), for warm-starting the next fit."""
+        if not hasattr(self, "model_"):
+            return None
+        fitted = {**getattr(self, "_full", {}), self.chosen_: self.model_}
+        out = {}
+        for name, m in fitted.items():
+            p = getattr(m, "warm_start_params_", None)
+            if p is not None:
+                out[name] = p
+        return out or None
 
     def predict(self, horizon: Any) -> pd.DataFrame:
         """The chosen model's forecast, its interval scaled by ``scale_``."""
@@ -1179,8 +1432,10 @@ def select_rule(
     candidate is the geometric mean over series of its MAPE (so that a hard series does
     not outweigh the others); among the candidates whose mean coverage lies in
     ``coverage`` (all of them if none does), those within ``tie`` (relative) of the
-    lowest score are tied; of these, the one with mean coverage closest to 0.80 wins,
-    then the faster (total time), then the first in alphabetical order.
+    lowest score are tied; of these, the fastest wins (lowest total ``time_s``: a rule
+    that costs several fits per forecast must be more than ``tie`` better to be chosen
+    over a cheaper one), then the one with mean coverage closest to 0.80, then the first
+    in alphabetical order.
     """
     need = {"series", "candidate", "mape", "coverage", "time_s"}
     if not need <= set(scores.columns):
@@ -1205,7 +1460,7 @@ def select_rule(
     tied = pool[pool["score"] <= pool["score"].min() * (1 + tie)]
     gap = (tied["coverage"] - 0.8).abs().round(3)
     ranked = tied.assign(gap=gap).reset_index().sort_values(
-        ["gap", "time_s", "candidate"], kind="stable")
+        ["time_s", "gap", "candidate"], kind="stable")
     return str(ranked["candidate"].iloc[0])
 
 
@@ -1598,7 +1853,11 @@ def _warm(new: Any, prev: Any) -> Any:
     """Warm-start a statistical forecaster from the previous cutoff's fitted params."""
     if prev is not None and hasattr(new, "start_params") and type(prev) is type(new):
         params = getattr(prev, "warm_start_params_", None)
-        if params is not None and np.isfinite(params).all():
+        if isinstance(params, dict):  # _InnerCVForecaster: candidate name -> parameters
+            params = {k: v for k, v in params.items() if np.isfinite(v).all()} or None
+            if params is not None:
+                new.start_params = params
+        elif params is not None and np.isfinite(params).all():
             new.start_params = params
     return new
 

@@ -566,6 +566,131 @@ def short_source(name: str) -> str:
     return f"seed {match.group(1)}" if match else Path(name).stem.split("_")[0]
 
 
+#: The date of each seed article, keyed by the seed's number (the file name's first
+#: three digits): data/raw/README.md, "Dates" -- "a figure the article does not date gets
+#: the article's date": 001 and 002 are dated 2025-01-16; 000 is undated and uses
+#: 2025-02-20 (the latest date it cites); 003 is undated and uses 2025-03-15 (an
+#: estimate); 004 is a forum repost stamped 2025-05-17. ``press_figures.md`` has no
+#: article date: each of its rows carries its own date cell. A test keeps this constant
+#: equal to the README text.
+ARTICLE_DATES = {
+    "000": pd.Timestamp("2025-02-20"),
+    "001": pd.Timestamp("2025-01-16"),
+    "002": pd.Timestamp("2025-01-16"),
+    "003": pd.Timestamp("2025-03-15"),
+    "004": pd.Timestamp("2025-05-17"),
+}
+
+#: How a row's date was arrived at (:func:`date_basis`).
+DATE_BASES = ("day", "period", "as_of", "approximate")
+
+#: A date written out in a quote: a digit followed by 月 or 日 (1月底, 1月22日, 14日), a
+#: numeric date (2025-01-16, 2025/1/16), or an English month name or its abbreviation.
+_EXPLICIT_DATE = re.compile(
+    r"[0-9\uff10-\uff19]\s*[\u6708\u65e5]"
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+    r"|\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b"
+)
+#: A table row's date cell that hedges the date ("about Jan 6", "c. Jan 6", "~Jan 6").
+_APPROXIMATE_DATE = re.compile(r"^(?:about|around|approximately|approx\.|c\.|ca\.|~)",
+                               re.IGNORECASE)
+
+
+def article_date(source: str) -> pd.Timestamp | None:
+    """The date a seed article's undated figures carry (:data:`ARTICLE_DATES`), or None
+    for a source that is not a seed article (``press_figures.md``)."""
+    match = re.match(r"^(\d{3})_", str(source))
+    return ARTICLE_DATES.get(match.group(1)) if match else None
+
+
+def states_a_date(quote: str) -> bool:
+    """Whether ``quote`` writes out a date: a digit followed by 月 (month) or 日 (day), a
+    numeric date such as 2025-01-16, or an English month name."""
+    return bool(_EXPLICIT_DATE.search(str(quote)))
+
+
+def table_date_cell(quote: str) -> str | None:
+    """The first cell of a Markdown table row (``| about Jan 6 | ... |`` -> ``about Jan
+    6``), the date column of ``press_figures.md``; None when ``quote`` is not a table row."""
+    text = str(quote).strip()
+    if not text.startswith("|"):
+        return None
+    return text.strip("|").split("|")[0].strip()
+
+
+def date_basis(period_start, period_end, source: str, quote: str) -> str:
+    """How the row's date was arrived at, one of :data:`DATE_BASES`:
+
+    - ``"approximate"``: the date cell of a quoted table row (``press_figures.md``) hedges
+      the date: it starts with about, around, approximately, c. or ~ ("about Jan 6");
+    - ``"period"``: ``period_end > period_start``, the figure covers a span, stated
+      ("Jan 8-14", "January") or made concrete by the README convention ("late January"
+      -> 21-31 January);
+    - ``"as_of"``: the row carries its article's date by the README convention ("a figure
+      the article does not date gets the article's date"): a one-day period on the
+      article's date (:data:`ARTICLE_DATES`) and a quote that writes out no date
+      (:func:`states_a_date`). The status held by that date; the event happened on or
+      before it;
+    - ``"day"``: otherwise, the source states the day.
+    """
+    start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
+    cell = table_date_cell(quote)
+    if cell is not None and _APPROXIMATE_DATE.match(cell):
+        return "approximate"
+    if end > start:
+        return "period"
+    if start == article_date(source) and not states_a_date(quote):
+        return "as_of"
+    return "day"
+
+
+def _day(d: pd.Timestamp) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def date_text(period_start, period_end, basis: str) -> str:
+    """The date as a reader should take it: ``"19 Jan 2025"`` (a day), ``"21-31 Jan
+    2025"`` (a span; ``"28 Jan-4 Feb 2025"`` across months), ``"Jan 2025"`` (a whole
+    month; ``"Jan-Mar 2025"`` whole months, ``"2024"`` a whole year), ``"by 20 Feb
+    2025"`` (an as-of status) and ``"about 6 Jan 2025"`` (an approximate date). Date
+    spans take a hyphen, as elsewhere in the report
+    (:func:`analysis.notebooks.common.date_span`)."""
+    if basis not in DATE_BASES:
+        raise ValueError(f"date basis {basis!r} is not one of {DATE_BASES}")
+    a, b = pd.Timestamp(period_start), pd.Timestamp(period_end)
+    if b < a:
+        raise ValueError(f"period ends ({b.date()}) before it starts ({a.date()})")
+    if a == b:
+        text = _day(a)
+    elif a == a.replace(month=1, day=1) and b == b.replace(month=12, day=31) \
+            and a.year == b.year:
+        text = f"{a.year}"
+    elif a.day == 1 and b.is_month_end:
+        first = f"{a:%b}" if a.year == b.year else f"{a:%b %Y}"
+        text = f"{b:%b %Y}" if (a.year, a.month) == (b.year, b.month) else f"{first}-{b:%b %Y}"
+    elif (a.year, a.month) == (b.year, b.month):
+        text = f"{a.day}-{_day(b)}"
+    elif a.year == b.year:
+        text = f"{a.day} {a:%b}-{_day(b)}"
+    else:
+        text = f"{_day(a)}-{_day(b)}"
+    return {"as_of": f"by {text}", "approximate": f"about {text}"}.get(basis, text)
+
+
+def with_date_basis(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``date_basis`` (:func:`date_basis`) and ``date_text``
+    (:func:`date_text`) from its ``period_start``, ``period_end``, ``source`` and
+    ``source_quote``."""
+    out = df.copy()
+    out["date_basis"] = [date_basis(a, b, s, q) for a, b, s, q in zip(
+        out["period_start"], out["period_end"], out["source"], out["source_quote"],
+        strict=True)]
+    out["date_text"] = [date_text(a, b, k) for a, b, k in zip(
+        out["period_start"], out["period_end"], out["date_basis"], strict=True)]
+    return out
+
+
 def episode_timeline(
     df: pd.DataFrame,
     entity: str = "RedNote",
@@ -577,7 +702,14 @@ def episode_timeline(
 
     Each row keeps the metric, value, unit, qualifier and provider, and a ``kind`` column
     grouping metrics for the timeline chart: ``dau`` (daily-active estimates in users),
-    ``rank`` (app-store ranks), ``ads`` (ad-placement dates), ``other``.
+    ``rank`` (app-store ranks), ``ads`` (ad-placement dates), ``event`` (the other event
+    kinds of :data:`EVENT_METRICS`, such as leaving the overall chart), ``other``.
+
+    ``date_basis`` says how the date was arrived at (:func:`date_basis`: ``day``,
+    ``period``, ``as_of``, ``approximate``) and ``date_text`` gives it as a reader should
+    take it (:func:`date_text`: "21-31 Jan 2025", "by 20 Feb 2025"): a date the README
+    convention derives ("late January" -> 21-31 January; an undated status -> the
+    article's date) is not an event date.
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     rows = df[(df["entity"] == entity) & (df["market"] == market)
@@ -587,12 +719,14 @@ def episode_timeline(
             rows["metric"].str.startswith("dau") & (rows["unit"] == "users"),
             rows["unit"] == "rank",
             rows["metric"].str.startswith("ad_"),
+            rows["metric"].isin(EVENT_METRICS),
         ],
-        ["dau", "rank", "ads"],
+        ["dau", "rank", "ads", "event"],
         default="other",
     )
-    cols = ["id", "period_start", "period_end", "kind", "metric", "value", "unit",
-            "qualifier", "provider", "note_en"]
+    rows = with_date_basis(rows)
+    cols = ["id", "period_start", "period_end", "date_text", "date_basis", "kind", "metric",
+            "value", "unit", "qualifier", "provider", "note_en"]
     return rows.sort_values(["period_start", "id"]).loc[:, cols].reset_index(drop=True)
 
 

@@ -5,6 +5,7 @@ The tables come from :mod:`analysis.data.sources`; this module draws them.
 
 from __future__ import annotations
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 
@@ -32,15 +33,42 @@ def plot_figures_by_provider(counts: pd.DataFrame, ax=None):
     return ax
 
 
-def plot_timeline(timeline: pd.DataFrame, ax=None, log=True, derived=None):
-    """DAU estimates by provider over time, with dated events as labelled lines.
+#: The window drawn around a date the source gives as "about" (``date_basis ==
+#: "approximate"``, "about Jan 6"): +- this many days. An assumption about what "about"
+#: means, not a published figure; the figure's legend states it.
+APPROXIMATE_DATE_DAYS = 3
 
-    ``timeline`` is :func:`analysis.data.sources.episode_timeline` output: rows of kind
-    ``dau`` become points (one colour per provider; open markers for bounds such as
-    "under 700,000"), rows of kind ``rank`` and ``ads`` become vertical lines.
+#: Event kinds drawn on the timeline (rows of other kinds are in its table only).
+EVENT_KINDS = ("rank", "ads", "event")
+_EVENT_COLOURS = {"ads": "#2ca02c", "rank": "#555555", "event": "#9467bd"}
+_DAY = pd.Timedelta(days=1)
+#: Length of the arrow of an as-of status (it points back from the date).
+_AS_OF_ARROW = pd.Timedelta(days=4)
+
+
+def plot_timeline(timeline: pd.DataFrame, ax=None, log=True, derived=None):
+    """DAU estimates by provider over time, with the dated events, each drawn as its date
+    was arrived at (``date_basis`` of :func:`analysis.data.sources.episode_timeline`).
+
+    Rows of kind ``dau`` become points (one colour per provider; open markers for bounds
+    such as "under 700,000"). A DAU figure whose date is ``approximate`` ("about Jan 6")
+    gets a horizontal bar of +- :data:`APPROXIMATE_DATE_DAYS` days, an assumed window
+    stated in the legend; a DAU figure over a ``period`` a horizontal bar over its days.
+    Rows of kind ``rank``, ``ads`` and ``event`` are events:
+
+    - a day the source states (``day``, or ``approximate``): a dashed vertical line;
+    - a ``period`` ("late January" -> 21-31 January by the README convention): a light
+      shaded span from its first day to the end of its last day, labelled with its
+      dates -- no line at its start, which the source does not give;
+    - an ``as_of`` status (an undated figure given its article's date): a marker on that
+      date with an arrow pointing left (it held by then, it happened on or before) and
+      the label "by <date>".
+
     ``derived`` is an optional list of ``(date, low, high, provider, label)`` for figures
     computed from published ones, such as an implied peak: drawn as a vertical bar over
     the interval the hedged inputs allow, with a star at its middle.
+
+    Each event artist has the gid ``"<date_basis>:<id>"`` (a test finds them by it).
     """
     ax = axes_or_new(ax)
     for date, low, high, provider, label in derived or []:
@@ -48,31 +76,77 @@ def plot_timeline(timeline: pd.DataFrame, ax=None, log=True, derived=None):
         ax.plot([date, date], [low, high], color=colour, lw=3, zorder=4)
         ax.scatter([date], [np.sqrt(low * high)], marker="*", s=140, zorder=4, color=colour,
                    label=label)
-    dau = timeline[timeline["kind"] == "dau"]
+    _plot_dau(ax, timeline[timeline["kind"] == "dau"])
+    events = timeline[timeline["kind"].isin(EVENT_KINDS)]
+    lines = events[events["date_basis"].isin(["day", "approximate"])]
+    for i, row in enumerate(lines.itertuples()):
+        colour = _EVENT_COLOURS[row.kind]
+        ax.axvline(row.period_start, color=colour, lw=0.8, ls="--", zorder=1,
+                   gid=f"{row.date_basis}:{row.id}")
+        ax.annotate(_label(row), (row.period_start, 1.0),
+                    xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                    ha="right", va="top", color=colour, xytext=(-2, -2 - 40 * (i % 2)),
+                    textcoords="offset points")
+    for row in events[events["date_basis"] == "period"].itertuples():
+        colour = _EVENT_COLOURS[row.kind]
+        ax.axvspan(row.period_start, row.period_end + _DAY, color=colour, alpha=0.12,
+                   lw=0, zorder=0, gid=f"period:{row.id}")
+        ax.annotate(f"{_label(row)}\n{row.date_text}", (row.period_end + _DAY, 0.0),
+                    xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                    ha="right", va="bottom", color=colour, xytext=(-2, 3),
+                    textcoords="offset points")
+    for k, row in enumerate(events[events["date_basis"] == "as_of"].itertuples()):
+        colour = _EVENT_COLOURS[row.kind]
+        y = 0.45 - 0.08 * k  # below the rotated labels of the day lines
+        ax.plot([row.period_start], [y], marker="o", ms=4, color=colour,
+                transform=ax.get_xaxis_transform(), zorder=3, gid=f"as_of:{row.id}")
+        tip = row.period_start - _AS_OF_ARROW
+        ax.annotate("", xy=(tip, y), xytext=(row.period_start, y),
+                    xycoords=("data", "axes fraction"), textcoords=("data", "axes fraction"),
+                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.2, shrinkA=3,
+                                    shrinkB=0))
+        ax.annotate(f"{row.date_text}: {_label(row)}", (tip, y),
+                    xycoords=("data", "axes fraction"), xytext=(-3, 0),
+                    textcoords="offset points", ha="right", va="center", fontsize=7,
+                    color=colour)
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel("US daily active users")
+    ax.set_xlabel("")
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b"))
+    # below the axes: inside it would hide the early-January figures
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2,
+              frameon=False)
+    return ax
+
+
+def _label(row) -> str:
+    return row.metric.replace("_", " ")
+
+
+def _plot_dau(ax, dau: pd.DataFrame):
+    """DAU points by provider; bars along time for approximate dates and periods."""
+    window = pd.Timedelta(days=APPROXIMATE_DATE_DAYS)
+    approx_labelled = False
     for provider, rows in dau.groupby("provider"):
         colour = PROVIDER_COLOURS.get(provider, "#333333")
-        exact = rows[~rows["qualifier"].isin(["at_most", "at_least"])]
-        bound = rows[rows["qualifier"].isin(["at_most", "at_least"])]
+        bounded = rows["qualifier"].isin(["at_most", "at_least"])
+        exact, bound = rows[~bounded], rows[bounded]
         ax.scatter(exact["period_start"], exact["value"], color=colour, s=40, zorder=3,
                    label=f"{provider} DAU estimate")
         if len(bound):
             ax.scatter(bound["period_start"], bound["value"], facecolors="none",
                        edgecolors=colour, s=40, zorder=3, label=f"{provider} bound")
-    events = timeline[timeline["kind"].isin(["rank", "ads"])]
-    for i, row in enumerate(events.itertuples()):
-        colour = "#2ca02c" if row.kind == "ads" else "#555555"
-        ax.axvline(row.period_start, color=colour, lw=0.8, ls="--", zorder=1)
-        ax.annotate(row.metric.replace("_", " "), (row.period_start, 1.0),
-                    xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
-                    ha="right", va="top", color=colour, xytext=(-2, -2 - 40 * (i % 2)),
-                    textcoords="offset points")
-    if log:
-        ax.set_yscale("log")
-    ax.set_ylabel("US daily active users")
-    ax.set_xlabel("")
-    ax.legend(fontsize=8, loc="lower left")
-    ax.figure.autofmt_xdate()
-    return ax
+        for r in rows[rows["date_basis"] == "approximate"].itertuples():
+            ax.errorbar([r.period_start], [r.value], xerr=[[window], [window]], fmt="none",
+                        ecolor=colour, elinewidth=1.2, capsize=3, zorder=3,
+                        gid=f"approximate:{r.id}",
+                        label=None if approx_labelled else
+                        f"date approximate (assumed \u00b1{APPROXIMATE_DATE_DAYS} days)")
+            approx_labelled = True
+        for r in rows[rows["date_basis"] == "period"].itertuples():
+            ax.plot([r.period_start, r.period_end + _DAY], [r.value, r.value], color=colour,
+                    lw=2, zorder=3, gid=f"period:{r.id}")
 
 
 def plot_provider_gap(gap: pd.DataFrame, other: str, reference: str, ax=None):

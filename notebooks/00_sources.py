@@ -83,7 +83,7 @@ md(
 
 # %%
 #| label: fig-timeline
-#| fig-cap: "RedNote US daily active users as estimated by each provider (log scale), with app-store ranks and ad-placement dates as dashed lines; the bar with a star is the peak implied by the reference provider (its 18 February level divided by its share of the peak, both hedged: the bar spans what their rounding allows), placed on its published peak day. Published estimates, not simulated."
+#| fig-cap: "RedNote US daily active users as estimated by each provider (log scale), with the dated events drawn as their dates were arrived at: a day the source states (an app-store rank, the peak of the ad placements) is a dashed line; a period, stated or made concrete by the curation convention (a vague one such as late January), is a light shaded span over its days, not a line on its first day; an undated status, which carries its article's date by convention, is a dot on that date with an arrow pointing back (by that date: it happened on or before); a figure whose date the source gives as about has a horizontal bar over an assumed window around it (its width in the legend: an assumption, not a published figure). The bar with a star is the peak implied by the reference provider (its 18 February level divided by its share of the peak, both hedged: the bar spans what their rounding allows), placed on its published peak day. Published estimates, not simulated."
 timeline = sources.episode_timeline(metrics, entity, market, episode_start, episode_end)
 res.table("timeline", timeline)
 peak = sources.implied_peak_dau(metrics, entity, market, reference_provider)
@@ -96,9 +96,40 @@ plt.show()
 
 # %%
 #| label: tbl-timeline
-#| tbl-cap: "Dated published figures of the episode, oldest first."
-md_table(timeline[["id", "period_start", "metric", "value", "unit", "qualifier", "provider"]],
+#| tbl-cap: "Dated published figures of the episode, oldest first. The date is as the source gives it: a day, a period (a vague one, such as late January, made concrete by the curation convention), by a date (an undated status given its article's date: it held by then) or about a date."
+md_table(timeline[["id", "date_text", "date_basis", "metric", "value", "unit", "qualifier",
+                   "provider"]]
+         .assign(date_basis=timeline["date_basis"].str.replace("_", " "))
+         .rename(columns={"date_text": "date"}),
          floatfmt=",.0f")
+
+# %%
+#| label: txt-timeline-dates
+d = helpers.timeline_date_findings(timeline)
+for basis, n in d["counts"].items():
+    res.number(f"timeline_rows_{basis}", n, f"timeline rows with date basis {basis}",
+               unit="count")
+
+
+def _listed(rows):
+    return "; ".join(f"{r.id}, {r.metric.replace('_', ' ').replace('dau', 'DAU')}, "
+                     f"{r.date_text}" for r in rows.itertuples())
+
+
+c = d["counts"]
+md(
+    (f"In @fig-timeline a period is a shaded span over its days ({_listed(d['spans'])}). "
+     if len(d["spans"]) else "")
+    + (f"An undated status is drawn as held by its article's date, with an arrow pointing back "
+       f"({_listed(d['as_of'])}): it happened on or before that day. " if len(d["as_of"])
+       else "")
+    + (f"A date the source gives as \"about\" ({_listed(d['approximate'])}) is drawn with a "
+       f"window of ±{helpers.APPROXIMATE_DATE_DAYS} days, an assumption about the word, not a "
+       f"published range. " if len(d["approximate"]) else "")
+    + f"Of the {fmt_int(len(timeline))} rows of @tbl-timeline, {fmt_int(c['day'])} are days the "
+    f"source states, {fmt_int(c['period'])} periods, {fmt_int(c['as_of'])} statuses held by "
+    f"their article's date and {fmt_int(c['approximate'])} approximate."
+)
 
 # %% [markdown]
 # ## Where the providers disagree

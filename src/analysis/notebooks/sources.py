@@ -209,6 +209,24 @@ def third_party_figures(metrics: pd.DataFrame) -> dict:
     return {"count": len(third), "providers": sorted(third["provider"].unique())}
 
 
+def timeline_date_findings(timeline: pd.DataFrame) -> dict:
+    """What the timeline's dates sentence states: the events the figure draws as spans
+    (``period``) and as "by" statuses (``as_of``), the figures with an ``approximate``
+    date, and the number of timeline rows of each date basis.
+
+    ``timeline``: :func:`analysis.data.sources.episode_timeline`. Returns ``{"spans":
+    rows, "as_of": rows, "approximate": rows, "counts": {basis: n}}`` (rows: DataFrames
+    of events of :data:`EVENT_KINDS`, or of any kind for ``approximate``).
+    """
+    events = timeline[timeline["kind"].isin(EVENT_KINDS)]
+    counts = timeline["date_basis"].value_counts()
+    return {"spans": events[events["date_basis"] == "period"],
+            "as_of": events[events["date_basis"] == "as_of"],
+            "approximate": timeline[timeline["date_basis"] == "approximate"],
+            "counts": {b: int(counts.get(b, 0)) for b in ("day", "period", "as_of",
+                                                          "approximate")}}
+
+
 def gap_findings(gap: pd.DataFrame, peak: dict) -> dict:
     """What the provider-gap sentence states: the implied peak as an interval, the
     same-day comparisons (ratio intervals) and the days with a lower bound only.

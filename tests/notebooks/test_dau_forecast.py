@@ -373,7 +373,10 @@ def test_findings_of_the_history_synthetic(panel):
     assert h.peak_dau == dau.max() and h.peak_day == dau.idxmax()
     assert h.origin_dau == dau.loc[ORIGIN] and h.published_peak_day == PEAK
     sw = check[(check["provider"] == "Similarweb") & (check["kind"] == "level")].iloc[0]
-    assert h.similarweb_date == sw["date"] and h.similarweb_panel == dau.loc[sw["date"]]
+    # press_figures.md "| about Jan 6 |": the published day, the middle of its window
+    assert sw["date"] < pd.Timestamp("2025-01-06") < sw["end"]
+    day = pd.Timestamp("2025-01-06")
+    assert h.similarweb_date == day and h.similarweb_panel == dau.loc[day]
     assert h.published_level == 900_000 and h.published_share_percent == 30
     edges, labels = fr.arrival_groups(SURGE)
     dec = fr.decompose_dau(panel, edges, labels)

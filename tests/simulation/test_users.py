@@ -96,7 +96,7 @@ def test_interval_loss_is_flat_inside_and_conflicts_are_named():
     inst = np.zeros(days.size)
     for v, positive in ((low * 1.001, False), ((low + high) / 2, False),
                         (high * 0.999, False), (high * 1.05, True), (low * 0.9, True)):
-        dau[i] = v
+        dau[i : j + 1] = v  # every day of an approximate day's window (PM122: 3-9 Jan)
         r = S._residuals(dau, inst, [comp[0]])
         assert (abs(r[0]) > 1) == positive, (v, r)
     # under 200,000 on Sunday 12 Jan yet at least 250,000 on Monday 6 Jan: the model's
@@ -336,3 +336,34 @@ def test_cli_subprocess_nonzero_exit(tmp_path):
     )  # fmt: skip
     assert r.returncode != 0
     assert "scale" in r.stderr
+
+
+def test_an_approximate_day_is_a_window_that_must_hold_on_every_day():
+    """press_figures.md: "| about Jan 6 | RedNote US daily active users about 300,000 |"
+    (Similarweb via Reuters): the day is approximate too (audit item 11), so the anchor
+    is a window of +-APPROXIMATE_DAY_DAYS around it and its worst day is checked."""
+    anchors = S.load_anchors()
+    a = anchors.set_index("id").loc["PM122"]
+    assert (a["date"], a["end"]) == (pd.Timestamp("2025-01-06") - pd.Timedelta(days=3),
+                                     pd.Timestamp("2025-01-06") + pd.Timedelta(days=3))
+    exact = anchors.set_index("id").loc["PM123"]  # "| Jan 12 | ... under 700,000 |"
+    assert exact["date"] == exact["end"] == pd.Timestamp("2025-01-12")
+    days = S._calendar(S.PanelParams(), S.DEFAULT_END)
+    comp = S._compile(anchors[anchors["id"] == "PM122"], days)[0]
+    _, _, low, high, i, j, _, _ = comp
+    dau = np.full(days.size, 300_000.0)
+    inst = np.zeros(days.size)
+    assert S._residuals(dau, inst, [comp])[0] == 0
+    dau[j] = high * 1.05  # one day of the window outside: the figure is missed
+    assert S._residuals(dau, inst, [comp])[0] > 1
+    assert S._value(dau, inst, comp) == pytest.approx(high * 1.05)
+    dau[j + 1] = high * 2  # outside the window: no effect
+    dau[j] = 300_000.0
+    assert S._residuals(dau, inst, [comp])[0] == 0
+
+
+def test_worst_day_of_a_window():
+    values = np.array([1.0, 2.0, 3.0, 10.0])
+    assert S._worst_day(values, 1.5, 4.0) == 10.0  # farthest outside (log scale)
+    assert S._worst_day(values, 0.5, 20.0) in (1.0, 10.0)  # inside: farthest from middle
+    assert S._worst_day(np.array([2.0, 3.0]), np.nan, 4.0) == 2.0  # a bound: from its end

@@ -241,6 +241,16 @@ def fit_families(rows: pd.DataFrame, definition: str,
     return models, notes
 
 
+def approximate_day(r) -> pd.Timestamp:
+    """The day a figure gives for a level anchor whose day is approximate (a window
+    ``date..end`` of :func:`analysis.simulation.users.anchors_from_published`): the
+    window's middle, or ``date`` for an exact day."""
+    start, end = pd.Timestamp(r.date), pd.Timestamp(r.end)
+    if end <= start:
+        return start
+    return start + pd.Timedelta(days=(end - start).days // 2)
+
+
 def describe_anchors(check: pd.DataFrame) -> str:
     """A Markdown bullet list of the published figures of an anchor check
     (:func:`analysis.simulation.panel.dau_anchor_check`), by provider, in words and with
@@ -257,6 +267,9 @@ def describe_anchors(check: pd.DataFrame) -> str:
         for r in g.itertuples(index=False):
             if r.kind == "peak_day":
                 items.append(f"US DAU peaked on {r.date:%-d %B %Y}")
+            elif r.kind == "level" and pd.Timestamp(r.end) > pd.Timestamp(r.date):
+                items.append(f"US DAU about {r.published:,.0f} on a day about "
+                             f"{approximate_day(r):%-d %B %Y} (the day itself approximate)")
             elif r.kind == "level":
                 items.append(f"US DAU about {r.published:,.0f} on {r.date:%-d %B %Y}")
             elif r.kind == "upper_bound":
@@ -306,10 +319,15 @@ def plot_dau_check(dau: pd.Series, check: pd.DataFrame, ax=None, *,
     for r in check.itertuples(index=False):
         colour = PROVIDER_COLOURS.get(r.provider, "#333333")
         if r.kind == "level":
-            ax.errorbar([r.date], [r.published], yerr=[[r.published - r.low],
-                                                         [r.high - r.published]],
+            window = pd.Timestamp(r.end) > pd.Timestamp(r.date)  # an approximate day
+            day = approximate_day(r) if window else r.date
+            xerr = ([[day - pd.Timestamp(r.date)], [pd.Timestamp(r.end) - day]] if window
+                    else None)
+            ax.errorbar([day], [r.published], yerr=[[r.published - r.low],
+                                                     [r.high - r.published]], xerr=xerr,
                         fmt="o", color=colour, ms=6, capsize=3, zorder=4,
-                        label=f"{r.provider}: level (interval)")
+                        label=f"{r.provider}: level (interval"
+                              + ("; day approximate)" if window else ")"))
         elif r.kind == "upper_bound":
             ax.scatter([r.date], [r.published], facecolors="none", edgecolors=colour, s=45,
                        zorder=4, label=f"{r.provider}: upper bound")

@@ -80,7 +80,7 @@ from analysis.data import cohorts, sources
 from analysis.data.events import EventLog
 from analysis.models import forecast, retention
 from analysis.notebooks import common
-from analysis.notebooks.common import axes_or_new, fmt_pct
+from analysis.notebooks.common import approximate_day, axes_or_new, fmt_pct
 from analysis.simulation.panel import Panel
 
 __all__ = [
@@ -958,8 +958,9 @@ def history_findings(panel: Panel, check: pd.DataFrame, timeline: Timeline) -> H
     st = sources.implied_peak_dau(panel.metrics, "RedNote", panel.market, "Sensor Tower")
     sw = check[(check["provider"] == "Similarweb") & (check["kind"] == "level")].iloc[0]
     dau = panel.scaled_dau
+    day = approximate_day(sw)  # the published day (the middle of an approximate day's window)
     return HistoryFindings(
-        similarweb_date=sw["date"], similarweb_panel=dau.loc[sw["date"]],
+        similarweb_date=day, similarweb_panel=dau.loc[day],
         similarweb_published=sw["published"], peak_dau=dau.max(), peak_day=dau.idxmax(),
         published_peak_day=timeline.peak_day, published_level_date=st["date"],
         published_level=st["level"], published_share_percent=st["share_percent"],

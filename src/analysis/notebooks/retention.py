@@ -76,6 +76,7 @@ from analysis.models import retention
 from analysis.notebooks import common
 from analysis.notebooks.common import (
     BGBBFit,
+    approximate_day,
     axes_or_new,
     date_span,
     fit_bgbb,
@@ -887,8 +888,10 @@ def _anchor_text(r) -> tuple[str, str, str]:
     if r.kind == "peak_day":
         return "peak day of US DAU", f"{r.date:%-d %b %Y}", "exact day"
     if r.kind in ("level", "upper_bound"):
-        what = f"US DAU on {r.date:%-d %b %Y}" + (" (upper bound)" if r.kind == "upper_bound"
-                                                  else "")
+        day = (f"on {r.date:%-d %b %Y}" if pd.Timestamp(r.end) <= pd.Timestamp(r.date) else
+               f"on a day about {approximate_day(r):%-d %b %Y} (each of "
+               f"{date_span(r.date, r.end)})")
+        what = f"US DAU {day}" + (" (upper bound)" if r.kind == "upper_bound" else "")
         pub = (f"under {fmt_int(r.published)}" if r.kind == "upper_bound"
                else f"about {fmt_int(r.published)}")
         return what, pub, interval_text(r.low, r.high, fmt_int)

@@ -90,7 +90,8 @@ def dau_anchor_check(dau: pd.Series, anchors: pd.DataFrame, installs: pd.Series 
 
     ``anchors`` is :func:`analysis.simulation.users.anchors_from_published` (only rows
     with ``weight > 0``, the figures the simulation is calibrated to, are checked). Each
-    anchor is evaluated as the calibration does: a level on its day; the day's DAU over
+    anchor is evaluated as the calibration does: a level on its day (on its worst day
+    when the day is approximate, ``date..end``); the day's DAU over
     the largest DAU before it (``share_of_peak``); the mean over ``date..end`` over the
     mean over ``ref_start..ref_end`` (``ratio_of_means``); the day of the largest DAU
     over ``ref_start..end`` (``peak_day``); new users summed over ``date..end``
@@ -139,7 +140,14 @@ def dau_anchor_check(dau: pd.Series, anchors: pd.DataFrame, installs: pd.Series 
         if a.kind in ("new_users", "installs_ratio") and new is None:
             raise ValueError(f"anchor {a.id} ({a.kind}) needs the new users per day "
                              "(installs=)")
-        if a.kind in ("level", "upper_bound"):
+        if a.kind in ("level", "upper_bound") and pd.Timestamp(a.end) > pd.Timestamp(a.date):
+            # a figure for a day of date..end (an approximate day): every day must hold,
+            # so the worst day is checked
+            at(a.date), at(a.end)
+            span = s.loc[pd.Timestamp(a.date): pd.Timestamp(a.end)].to_numpy()
+            v = simulate._worst_day(span, a.low, a.high)
+            err = rel_error(v)
+        elif a.kind in ("level", "upper_bound"):
             v = at(a.date)
             err = rel_error(v)
         elif a.kind == "share_of_peak":

@@ -82,10 +82,15 @@ Sensor Tower             18 Feb DAU about 0.9 M                                0
 Sensor Tower             18 Feb DAU about 30 % of the peak                     27.5-32.5 %
 Sensor Tower             mean DAU 20-22 Jan about 17 % below 13-19 Jan         16.5-17.5 %
 Sensor Tower             US downloads 8-14 Jan more than 20x the 7 days before >= 20x
-Similarweb               about 300,000 DAU around 6 Jan (pre-surge)            250-350 k
+Similarweb               about 300,000 DAU about 6 Jan: every day of 3-9 Jan   250-350 k
 Similarweb               under 700,000 DAU on 12 Jan                           upper bound
 Reuters (no provider)    about 700,000 new users 13-14 Jan, all markets        US <= 750 k
 =======================  ====================================================  ==============
+
+The day of Similarweb's pre-surge figure is approximate too ("about Jan 6"): a day given
+as "about" is read as that day +- ``APPROXIMATE_DAY_DAYS`` (3; an assumption about the
+word), and the model must lie inside the interval on every day of that window (the
+hinge acts on its worst day, the tie-break on the window's mean).
 
 The new-user count covers all markets and the panel is the US: a part is at most the
 whole, so only the count's upper end is used; no source gives the US share of those two
@@ -256,6 +261,22 @@ def _hedge(qualifier: str) -> str:
             "at_most": "under "}.get(qualifier, "")
 
 
+#: An approximate day ("about Jan 6") is read as that day +- this many days: a level
+#: anchor on such a day must hold on every day of the window (see :func:`_value`).
+APPROXIMATE_DAY_DAYS = 3
+
+
+def _approximate_day(r) -> bool:
+    """Whether the figure's *day* is approximate: a row of a quoted table
+    (``press_figures.md``) whose date cell starts with "about", "around", "approximately",
+    "c." or "~" (e.g. ``| about Jan 6 | ...``)."""
+    quote = str(getattr(r, "source_quote", "") or "").strip()
+    if not quote.startswith("|"):
+        return False
+    cell = quote.strip("|").split("|")[0].strip().lower()
+    return cell.startswith(("about", "around", "approximately", "c.", "~"))
+
+
 def _anchor(id, kind, date, value, low, high, weight, provider, note, end=None,
             ref_start=None, ref_end=None) -> dict:  # fmt: skip
     return {
@@ -374,8 +395,16 @@ def anchors_from_published(metrics: pd.DataFrame) -> pd.DataFrame:
                 rows.append(_anchor(r.id, "upper_bound", d0, r.value, NAN, hi, 1, prov,
                                     f"US DAU under {r.value:,.0f} on {d0.date()}"))
             elif d0 < surge:
-                rows.append(_anchor(r.id, "level", d0, r.value, lo, hi, 1, prov,
-                                    f"pre-surge US DAU {_hedge(r.qualifier)}{r.value:,.0f}"))
+                if _approximate_day(r):
+                    days = pd.Timedelta(days=APPROXIMATE_DAY_DAYS)
+                    a, b = d0 - days, min(d0 + days, surge - pd.Timedelta(days=1))
+                    rows.append(_anchor(
+                        r.id, "level", a, r.value, lo, hi, 1, prov,
+                        f"pre-surge US DAU {_hedge(r.qualifier)}{r.value:,.0f} on a day "
+                        f"about {d0:%d %b} (every day of {a:%d}-{b:%d %b} inside)", end=b))
+                else:
+                    rows.append(_anchor(r.id, "level", d0, r.value, lo, hi, 1, prov,
+                                        f"pre-surge US DAU {_hedge(r.qualifier)}{r.value:,.0f}"))
             else:
                 rows.append(_anchor(r.id, "level", d0, r.value, lo, hi, 0, prov,
                                     f"US DAU {r.value:,.0f} on {d0.date()}: not fitted "
@@ -562,7 +591,9 @@ def _compile(anchors: pd.DataFrame, days: pd.DatetimeIndex) -> list[tuple]:
 
 def _value(dau: np.ndarray, inst: np.ndarray, a: tuple):
     """The model's value of anchor ``a`` (for ``peak_day``: the day index of the peak)."""
-    kind, _, _, _, i, j, r0, r1 = a
+    kind, _, low, high, i, j, r0, r1 = a
+    if kind in ("level", "upper_bound") and j > i:  # a day in i..j: the worst day
+        return _worst_day(dau[i : j + 1], low, high)
     if kind in ("level", "upper_bound"):
         return dau[i]
     if kind == "share_of_peak":
@@ -574,6 +605,21 @@ def _value(dau: np.ndarray, inst: np.ndarray, a: tuple):
     if kind == "installs_ratio":
         return inst[i : j + 1].sum() / inst[r0 : r1 + 1].sum()
     return r0 + int(np.argmax(dau[r0 : j + 1]))  # peak_day: index of the window's maximum
+
+
+def _worst_day(values: np.ndarray, low: float, high: float) -> float:
+    """Of a window's values, the one farthest outside ``[low, high]`` (log scale); if
+    all lie inside, the one farthest from the interval's middle (its geometric mean, or
+    the finite end of a bound)."""
+    lv = np.log(values)
+    lo = np.log(low) if np.isfinite(low) else -np.inf
+    hi = np.log(high) if np.isfinite(high) else np.inf
+    excess = np.maximum(lo - lv, 0.0) + np.maximum(lv - hi, 0.0)
+    if excess.max() > 0:
+        return float(values[int(np.argmax(excess))])
+    ends = [e for e in (lo, hi) if np.isfinite(e)]
+    mid = np.mean(ends) if ends else lv.mean()
+    return float(values[int(np.argmax(np.abs(lv - mid)))])
 
 
 def _residuals(dau: np.ndarray, inst: np.ndarray, compiled: list[tuple],
@@ -594,6 +640,9 @@ def _residuals(dau: np.ndarray, inst: np.ndarray, compiled: list[tuple],
             out.append(sw * np.sqrt(np.sum(gap**2)) / 0.005)
             continue
         lv = np.log(_value(dau, inst, a))
+        # a level on a day of a window: the hinge on its worst day, the tie-break on the
+        # window's geometric mean (the middle of the days it may be)
+        lm = np.log(dau[i : j + 1]).mean() if kind in ("level", "upper_bound") else lv
         excess = 0.0
         if np.isfinite(low):
             excess += max(0.0, np.log(low) - lv)
@@ -602,7 +651,7 @@ def _residuals(dau: np.ndarray, inst: np.ndarray, compiled: list[tuple],
         out.append(sw * excess / edge)
         if np.isfinite(low) and np.isfinite(high) and high > low:
             mid, half = (np.log(high) + np.log(low)) / 2, (np.log(high) - np.log(low)) / 2
-            middle.append(_MIDDLE_WEIGHT * sw * (lv - mid) / half)
+            middle.append(_MIDDLE_WEIGHT * sw * (lm - mid) / half)
     return np.asarray(out + middle, dtype=float)
 
 
@@ -717,6 +766,10 @@ def calibrate(
                              for e in (r.low, r.high)),
                 "relative_difference": float(v / r.value - 1),
             }
+            if r.kind in ("level", "upper_bound") and r.end > r.date:  # a day in a window
+                span = dau[a[4] : a[5] + 1]
+                row |= {"end": str(r.end.date()), "model_low": float(span.min()),
+                        "model_high": float(span.max())}
         if not row["fitted"]:  # a comparison: how far, not pass/fail
             row.pop("inside", None)
             row.pop("binds", None)

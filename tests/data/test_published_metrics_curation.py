@@ -239,3 +239,64 @@ def test_every_metric_is_in_the_data_dictionary(metrics):
     listed = set(re.findall(r"`([a-z0-9_]+)`", readme))
     missing = sorted(set(metrics["metric"]) - listed)
     assert not missing, f"metrics not in data/raw/README.md: {missing}"
+
+
+# --- The audit's wrong rows stay corrected (audits/published-metrics-2026-12.md, section 1)
+
+def test_pm084_counts_product_listings_not_units(metrics):
+    """004: "2024年,来自全国产业群的1.7亿商品,以154亿单卖出抖音电商": 15.4 bn orders cannot
+    hold only 0.17 bn units, so 商品 are listings."""
+    row = metrics.set_index("id").loc["PM084"]
+    assert row["metric"] == "cluster_products_count" and row["unit"] == "count"
+    assert float(row["value"]) == 170_000_000 and "not units" in row["note_en"]
+
+
+@pytest.mark.parametrize("pm, metric, qualifier, why", [
+    ("PM058", "merchant_incentive_price_threshold", "at_least",
+     "002/003: 低于100元的...商家不会被激励开店: 100 is a floor"),
+    ("PM120", "sales_window_length", "at_most", "004: 短短10天内: within 10 days"),
+    ("PM062", "units_sold_cumulative", "at_least", "002: 累计卖出8万多双: cumulative, 8万多"),
+])
+def test_audit_wrong_rows_carry_the_corrected_reading(metrics, pm, metric, qualifier, why):
+    row = metrics.set_index("id").loc[pm]
+    assert (row["metric"], row["qualifier"]) == (metric, qualifier), why
+
+
+@pytest.mark.parametrize("pm, outside_fact", [
+    ("PM037", "No. 2"),  # the unsourced Reuters/Sensor Tower rank the audit removed
+    ("PM127", '(Reuters says "about")'),  # wording no stored source contains
+])
+def test_notes_import_no_fact_from_outside_the_sources(metrics, pm, outside_fact):
+    assert outside_fact not in metrics.set_index("id").loc[pm, "note_en"]
+
+
+# --- Priority-A claims the audit found missing (section 2), with the sentence each encodes
+
+@pytest.mark.parametrize("where, value, unit, qualifier, sentence", [
+    (dict(source=S000, entity="TikTok", metric="policy_event", period_start="2025-01-20"),
+     1, "events", "exact", "也就是特朗普签署TikTok“缓刑令”前夕 (the eve of the 19 Jan peak)"),
+    (dict(source=S000, metric="dau_change_recent"), 0, "percent", "at_most",
+     "目前,小红书美国用户日活仍在下降。"),
+    (dict(source=S001, metric="merchant_entry_channels_added"), 4, "count", "exact",
+     "新增了Temu半托管、Shein半托管、速卖通自运营商家的入驻通道,甚至还开放了国内抖音品牌商家"),
+    (dict(source=S002, metric="algorithm_departments_merged", provider="Securities Star"), 3,
+     "count", "exact", "2024年12月,证券之星曝光,小红书整合了商业化、社区化、电子商务的算法部门"),
+    (dict(source=S002, entity="Kuaishou", period_start="2022-09-01"), 1, "events", "exact",
+     "2022年9月,快手首席执行官程一笑兼任快手电子商务负责人。"),
+    (dict(source=S002, entity="Douyin E-commerce", provider="36Kr", period_start="2024-07-01"),
+     1, "events", "exact", "2024年7月,36Kr报道称,Tiktok正在降低人才直播的流量分配比例"),
+    (dict(source=S003, metric="merchant_wait_since_invitation"), 15, "days", "approximate",
+     "收到小红书内测邀约半个月后,商家李明仍在漫长等待"),
+    (dict(source=S004, metric="partnership_duration"), 1, "years", "at_least",
+     "但这一合作仅仅维持了一年多"),
+])
+def test_priority_a_claims_have_their_rows(metrics, where, value, unit, qualifier, sentence):
+    row = _one(metrics, **where)
+    _assert_figure(row, value, unit, qualifier)
+
+
+def test_the_rednote_alibaba_partnership_of_article_004_has_a_row(metrics):
+    """004's headline: "小红书决定与阿里巴巴携手合作,共同宣布启动深度战略协作"."""
+    rows = metrics[(metrics["source"] == S004) & (metrics["metric"] == "company_event")
+                   & metrics["source_quote"].str.contains("阿里巴巴")]
+    assert len(rows) == 1 and "Alibaba" in rows.iloc[0]["note_en"]

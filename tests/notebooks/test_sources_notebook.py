@@ -128,3 +128,12 @@ def test_the_real_timeline_draws_late_january_as_a_span(ax):
     assert _vertical_lines_at(ax, pm005["period_start"]) == []
     assert _by_gid(ax, "as_of:PM008")
     assert _by_gid(ax, "day:PM006")
+
+
+def test_timeline_date_findings_list_what_the_figure_draws_as_spans_and_by_dates():
+    d = helpers.timeline_date_findings(SYNTHETIC)
+    assert list(d["spans"]["id"]) == ["X3"]
+    assert list(d["as_of"]["id"]) == ["X5"]
+    assert list(d["approximate"]["id"]) == ["X1"]
+    assert d["counts"] == {"day": 2, "period": 1, "as_of": 1, "approximate": 1}
+    assert sum(d["counts"].values()) == len(SYNTHETIC)

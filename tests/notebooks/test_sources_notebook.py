@@ -137,3 +137,20 @@ def test_timeline_date_findings_list_what_the_figure_draws_as_spans_and_by_dates
     assert list(d["approximate"]["id"]) == ["X1"]
     assert d["counts"] == {"day": 2, "period": 1, "as_of": 1, "approximate": 1}
     assert sum(d["counts"].values()) == len(SYNTHETIC)
+
+
+def test_the_figure_draws_the_window_the_calibration_assumes():
+    """Notebook 00 draws "about Jan 6" over the same +- days that the calibration reads it
+    as (analysis.simulation.users.APPROXIMATE_DAY_DAYS): one assumption, not two."""
+    from analysis.simulation import users
+
+    assert helpers.APPROXIMATE_DATE_DAYS == users.APPROXIMATE_DAY_DAYS
+
+
+def test_the_calibration_and_the_timeline_find_the_same_approximate_days():
+    from analysis.simulation import users
+
+    metrics = sources.with_date_basis(sources.load_published_metrics())
+    calibration = {r.id for r in metrics.itertuples() if users._approximate_day(r)}
+    assert calibration == set(metrics.loc[metrics["date_basis"] == "approximate", "id"])
+    assert calibration == {"PM122"}

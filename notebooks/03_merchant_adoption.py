@@ -151,11 +151,11 @@ if observed:
 
 # %%
 #| label: tbl-adopt-calibration
-#| tbl-cap: "Published figures the SIMULATED merchants are calibrated to: the published value, the value the calibrated model implies, the value realised in this simulated run, and the parameter fitted to it."
+#| tbl-cap: "Published figures the SIMULATED merchants are calibrated to: the published value as printed and the interval its hedge stands for, the value the calibrated model implies, the value realised in this simulated run, and the parameter fitted to it (model values to 3 significant figures)."
 if not observed:
     calib = res.table("calibration", ma.calibration_table(sim),
                       "published targets, calibrated model and simulated run")
-    display(md_table(ma.display_calibration(calib), floatfmt=",.2f"))
+    display(md_table(ma.display_calibration(calib)))
 
 # %%
 #| label: txt-adopt-calibration

@@ -160,8 +160,14 @@ def test_calibration_table_and_facts_simulation_match_the_run(cal, sim):
     assert f.run_opt_in_percent == funnel["opt_in_percent"]
     assert f.run_success_percent == funnel["success_percent"]
     shown = ma.display_calibration(table)
-    assert list(shown.columns) == ["target", "id", "published", "qualifier", "calibrated",
-                                   "simulated run", "parameter", "fitted"]
+    assert list(shown.columns) == ["target", "id", "published", "interval", "qualifier",
+                                   "calibrated", "simulated run", "parameter", "fitted"]
+    by_id = shown.set_index("id")
+    # 002: "大约20%的商家" (about 20 %) -> 17.5-22.5; "不到四分之一" (under a quarter) -> <= 25;
+    # 004: "8.1倍" (a ratio) -> the figure itself, printed as the source prints it
+    assert by_id.loc["PM087", ["published", "interval"]].tolist() == ["20", "17.5–22.5"]
+    assert by_id.loc["PM088", "interval"] == "≤ 25"
+    assert by_id.loc["PM115", ["published", "interval"]].tolist() == ["8.1", "8.1"]
 
 
 def test_display_tables_simulation_columns(sim, metrics):

@@ -45,9 +45,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.data.sources import load_published_metrics, with_intervals
+from analysis.data.sources import load_published_metrics, value_interval, with_intervals
 from analysis.models import adoption
-from analysis.notebooks.common import label_observed, label_simulated
+from analysis.notebooks.common import interval_text, label_observed, label_simulated
 from analysis.simulation.merchants import (
     DAYS_PER_MONTH,
     DAYS_PER_YEAR,
@@ -1000,10 +1000,19 @@ def _day_month_year(day: pd.Timestamp) -> str:
 
 
 def display_calibration(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`calibration_table` as the report shows it."""
-    return table[["target", "id", "published", "qualifier", "calibrated", "simulated_run",
-                  "parameter", "fitted_value"]].rename(columns={
-        "simulated_run": "simulated run", "fitted_value": "fitted"})
+    """:func:`calibration_table` as the report shows it: each published figure as the
+    source prints it and the interval its qualifier stands for
+    (:func:`analysis.data.sources.value_interval`); the model's values to 3 significant
+    figures."""
+    out = table[["target", "id", "published", "qualifier", "calibrated", "simulated_run",
+                 "parameter", "fitted_value"]].copy()
+    out.insert(3, "interval", [
+        interval_text(*value_interval(v, q, u), fmt=lambda x: f"{x:g}")
+        for v, q, u in zip(table["published"], table["qualifier"], table["unit"], strict=True)])
+    out["published"] = [f"{v:g}" for v in table["published"]]
+    for c in ("calibrated", "simulated_run", "fitted_value"):
+        out[c] = [f"{v:.3g}" for v in table[c]]
+    return out.rename(columns={"simulated_run": "simulated run", "fitted_value": "fitted"})
 
 
 def display_funnel(funnel: pd.DataFrame) -> pd.DataFrame:

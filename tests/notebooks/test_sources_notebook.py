@@ -141,10 +141,14 @@ def test_timeline_date_findings_list_what_the_figure_draws_as_spans_and_by_dates
 
 def test_the_figure_draws_the_window_the_calibration_assumes():
     """Notebook 00 draws "about Jan 6" over the same +- days that the calibration reads it
-    as (analysis.simulation.users.APPROXIMATE_DAY_DAYS): one assumption, not two."""
+    as (analysis.data.sources.APPROXIMATE_DATE_DAYS): one assumption, not two."""
     from analysis.simulation import users
 
-    assert helpers.APPROXIMATE_DATE_DAYS == users.APPROXIMATE_DAY_DAYS
+    a = users.load_anchors().set_index("id").loc["PM122"]
+    half = pd.Timedelta(days=helpers.APPROXIMATE_DATE_DAYS)
+    assert helpers.APPROXIMATE_DATE_DAYS == sources.APPROXIMATE_DATE_DAYS
+    assert (a["date"], a["end"]) == (pd.Timestamp("2025-01-06") - half,
+                                     pd.Timestamp("2025-01-06") + half)
 
 
 def test_the_calibration_and_the_timeline_find_the_same_approximate_days():

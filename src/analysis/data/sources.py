@@ -583,6 +583,11 @@ ARTICLE_DATES = {
 
 #: How a row's date was arrived at (:func:`date_basis`).
 DATE_BASES = ("day", "period", "as_of", "approximate")
+#: A date the source gives as "about" (``date_basis == "approximate"``, "about Jan 6") is
+#: read as that day +- this many days: an assumption about the word, not a published
+#: range. The calibration requires a level on such a day to hold on every day of the
+#: window (``analysis.simulation.users``); the timeline draws the window.
+APPROXIMATE_DATE_DAYS = 3
 
 #: A date written out in a quote: a digit followed by 月 or 日 (1月底, 1月22日, 14日), a
 #: numeric date (2025-01-16, 2025/1/16), or an English month name or its abbreviation.

@@ -9,6 +9,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 
+from analysis.data import sources as sources_data
 from analysis.notebooks.common import (
     PROVIDER_COLOURS,
     axes_or_new,
@@ -33,10 +34,9 @@ def plot_figures_by_provider(counts: pd.DataFrame, ax=None):
     return ax
 
 
-#: The window drawn around a date the source gives as "about" (``date_basis ==
-#: "approximate"``, "about Jan 6"): +- this many days. An assumption about what "about"
-#: means, not a published figure; the figure's legend states it.
-APPROXIMATE_DATE_DAYS = 3
+#: The window drawn around a date the source gives as "about": +- this many days
+#: (:data:`analysis.data.sources.APPROXIMATE_DATE_DAYS`; the figure's legend states it).
+APPROXIMATE_DATE_DAYS = sources_data.APPROXIMATE_DATE_DAYS
 
 #: Event kinds drawn on the timeline (rows of other kinds are in its table only).
 EVENT_KINDS = ("rank", "ads", "event")

@@ -88,8 +88,8 @@ Reuters (no provider)    about 700,000 new users 13-14 Jan, all markets        U
 =======================  ====================================================  ==============
 
 The day of Similarweb's pre-surge figure is approximate too ("about Jan 6"): a day given
-as "about" is read as that day +- ``APPROXIMATE_DAY_DAYS`` (3; an assumption about the
-word), and the model must lie inside the interval on every day of that window (the
+as "about" is read as that day +- ``analysis.data.sources.APPROXIMATE_DATE_DAYS`` (3; an
+assumption about the word), and the model must lie inside the interval on every day of that window (the
 hinge acts on its worst day, the tie-break on the window's mean).
 
 The new-user count covers all markets and the panel is the US: a part is at most the
@@ -261,20 +261,17 @@ def _hedge(qualifier: str) -> str:
             "at_most": "under "}.get(qualifier, "")
 
 
-#: An approximate day ("about Jan 6") is read as that day +- this many days: a level
-#: anchor on such a day must hold on every day of the window (see :func:`_value`).
-APPROXIMATE_DAY_DAYS = 3
-
-
 def _approximate_day(r) -> bool:
-    """Whether the figure's *day* is approximate: a row of a quoted table
-    (``press_figures.md``) whose date cell starts with "about", "around", "approximately",
-    "c." or "~" (e.g. ``| about Jan 6 | ...``)."""
-    quote = str(getattr(r, "source_quote", "") or "").strip()
-    if not quote.startswith("|"):
+    """Whether the figure's *day* is approximate: ``analysis.data.sources.date_basis`` is
+    ``"approximate"`` (a quoted table row whose date cell starts with "about", e.g.
+    ``| about Jan 6 | ...``). Rows without a ``source_quote`` are taken as dated."""
+    from analysis.data.sources import date_basis
+
+    quote = getattr(r, "source_quote", None)
+    if not isinstance(quote, str):
         return False
-    cell = quote.strip("|").split("|")[0].strip().lower()
-    return cell.startswith(("about", "around", "approximately", "c.", "~"))
+    return date_basis(r.period_start, r.period_end, getattr(r, "source", ""),
+                      quote) == "approximate"
 
 
 def _anchor(id, kind, date, value, low, high, weight, provider, note, end=None,
@@ -348,7 +345,7 @@ def anchors_from_published(metrics: pd.DataFrame) -> pd.DataFrame:
     panel's new users (a market's arrivals are part of all markets'); its lower end is
     not used, since no source gives the market's share of those two days' arrivals.
     """
-    from analysis.data.sources import value_interval
+    from analysis.data.sources import APPROXIMATE_DATE_DAYS, value_interval
 
     m = metrics.copy()
     m["period_start"] = pd.to_datetime(m["period_start"])
@@ -396,7 +393,7 @@ def anchors_from_published(metrics: pd.DataFrame) -> pd.DataFrame:
                                     f"US DAU under {r.value:,.0f} on {d0.date()}"))
             elif d0 < surge:
                 if _approximate_day(r):
-                    days = pd.Timedelta(days=APPROXIMATE_DAY_DAYS)
+                    days = pd.Timedelta(days=APPROXIMATE_DATE_DAYS)
                     a, b = d0 - days, min(d0 + days, surge - pd.Timedelta(days=1))
                     rows.append(_anchor(
                         r.id, "level", a, r.value, lo, hi, 1, prov,

@@ -350,8 +350,10 @@ def test_design_ahead_equals_statsmodels_out_of_sample():
 def test_default_forecaster_is_the_chosen_rule_and_follows_level():
     m = F.default_forecaster()
     assert repr(m) == repr(F.make_candidate(F.DEFAULT_RULE))
-    base = F.DEFAULT_RULE.removesuffix("+cal")
-    assert base in F.CANDIDATES or base == "auto"
+    base = F.DEFAULT_RULE
+    for suffix in F.CAL_SUFFIXES:
+        base = base.removesuffix(suffix)
+    assert base in F.CANDIDATES or base in F.AUTO_POOLS
     df, weekly = synthetic_log_series(n=400, sigma=0.03, trend=0.0)
     no_log = F.default_forecaster(log=False).fit(df)
     assert getattr(no_log, "model_", no_log).log is False

@@ -110,26 +110,7 @@ for basis, n in d["counts"].items():
     res.number(f"timeline_rows_{basis}", n, f"timeline rows with date basis {basis}",
                unit="count")
 
-
-def _listed(rows):
-    return "; ".join(f"{r.id}, {r.metric.replace('_', ' ').replace('dau', 'DAU')}, "
-                     f"{r.date_text}" for r in rows.itertuples())
-
-
-c = d["counts"]
-md(
-    (f"In @fig-timeline a period is a shaded span over its days ({_listed(d['spans'])}). "
-     if len(d["spans"]) else "")
-    + (f"An undated status is drawn as held by its article's date, with an arrow pointing back "
-       f"({_listed(d['as_of'])}): it happened on or before that day. " if len(d["as_of"])
-       else "")
-    + (f"A date the source gives as \"about\" ({_listed(d['approximate'])}) is drawn with a "
-       f"window of ±{helpers.APPROXIMATE_DATE_DAYS} days, an assumption about the word, not a "
-       f"published range. " if len(d["approximate"]) else "")
-    + f"Of the {fmt_int(len(timeline))} rows of @tbl-timeline, {fmt_int(c['day'])} are days the "
-    f"source states, {fmt_int(c['period'])} periods, {fmt_int(c['as_of'])} statuses held by "
-    f"their article's date and {fmt_int(c['approximate'])} approximate."
-)
+md(helpers.timeline_dates_sentence(d, len(timeline)))
 
 # %% [markdown]
 # ## Where the providers disagree

@@ -13,6 +13,7 @@ from analysis.data import sources as sources_data
 from analysis.notebooks.common import (
     PROVIDER_COLOURS,
     axes_or_new,
+    fmt_int,
     interval_millions,
     interval_text,
     sig,
@@ -225,6 +226,30 @@ def timeline_date_findings(timeline: pd.DataFrame) -> dict:
             "approximate": timeline[timeline["date_basis"] == "approximate"],
             "counts": {b: int(counts.get(b, 0)) for b in ("day", "period", "as_of",
                                                           "approximate")}}
+
+
+def _listed(rows: pd.DataFrame) -> str:
+    return "; ".join(f"{r.id}, {r.metric.replace('_', ' ').replace('dau', 'DAU')}, "
+                     f"{r.date_text}" for r in rows.itertuples())
+
+
+def timeline_dates_sentence(d: dict, n_rows: int) -> str:
+    """The sentence saying how the timeline draws its dates (``d``:
+    :func:`timeline_date_findings`; ``n_rows``: the rows of the timeline table)."""
+    c = d["counts"]
+    return (
+        (f"In @fig-timeline a period is a shaded span over its days ({_listed(d['spans'])}). "
+         if len(d["spans"]) else "")
+        + (f"An undated status is drawn as held by its article's date, with an arrow pointing "
+           f"back ({_listed(d['as_of'])}): it happened on or before that day. "
+           if len(d["as_of"]) else "")
+        + (f"A date the source gives as \"about\" ({_listed(d['approximate'])}) is drawn with "
+           f"a window of ±{APPROXIMATE_DATE_DAYS} days, an assumption about the word, not a "
+           f"published range. " if len(d["approximate"]) else "")
+        + f"Of the {fmt_int(n_rows)} rows of @tbl-timeline, {fmt_int(c['day'])} are days the "
+        f"source states, {fmt_int(c['period'])} periods, {fmt_int(c['as_of'])} statuses held "
+        f"by their article's date and {fmt_int(c['approximate'])} approximate."
+    )
 
 
 def gap_findings(gap: pd.DataFrame, peak: dict) -> dict:

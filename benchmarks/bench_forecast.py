@@ -1,6 +1,6 @@
 """Forecasting benchmark: the default chosen by leave-one-series-out, Prophet and statsforecast.
 
-Run with ``python benchmarks/bench_forecast.py`` (about 25-35 min on 2 shared cores;
+Run with ``python benchmarks/bench_forecast.py`` (about 15 min on 2 shared cores;
 ``--quick`` uses fewer cutoffs, ``--no-timing`` skips the fresh-process timings, and
 ``--cache DIR`` keeps the peers' cross-validations between runs). Prints figures only
 (no assertions). This is the script whose output chose

@@ -152,8 +152,8 @@ bounds = [f"{common.sig(r.ratio_low)}× {reference_provider}'s on {r.date:%-d %B
           for _, r in bounded.iterrows()]
 md(
     f"{reference_provider} puts US DAU at about {fmt_millions(peak['level'])} on "
-    f"{peak['date']:%-d %B %Y} and at about {peak['share_percent']:.0f} % of the peak on "
-    f"{peak_day:%-d %B}. Under the rounding those hedges allow "
+    f"{peak['date']:%-d %B %Y}, the same day's level being about {peak['share_percent']:.0f} % "
+    f"of its peak on {peak_day:%-d %B}. Under the rounding those hedges allow "
     f"({common.interval_millions(peak['level_low'], peak['level_high'])}, "
     f"{peak['share_low']:g}–{peak['share_high']:g} %) the peak lies in "
     f"**{common.interval_millions(peak['implied_peak_low'], peak['implied_peak_high'])}**: a "

@@ -127,12 +127,16 @@ if not observed:
                f"simulated panel US DAU on the origin {tl.origin.date()}, scaled up", unit="users")
     display(md(
         f"The **simulated** {market} DAU rises from about {fmt_int(h.similarweb_panel)} on "
-        f"{h.similarweb_date:%-d %B} (Similarweb: about {fmt_int(h.similarweb_published)} before "
-        f"the surge) to a peak of **{fmt_millions(h.peak_dau, 2)}** on {h.peak_day:%-d %B} "
+        f"{h.similarweb_date:%-d %B} (Similarweb: about {fmt_int(h.similarweb_published)}, "
+        f"{common.interval_text(*h.similarweb_range, fmt_int)}, on a day about then, before "
+        f"the surge) to a peak of "
+        f"**{fmt_millions(h.peak_dau, 2)}** on {h.peak_day:%-d %B} "
         f"(Sensor Tower: peak on {h.published_peak_day:%-d %B}, "
         f"{common.interval_millions(*h.published_implied_peak_range)} implied by its "
-        f"{h.published_level_date:%-d %B} level of about {fmt_millions(h.published_level)} at "
-        f"{h.published_share_percent:.0f} % of the peak), and stands at "
+        f"{h.published_level_date:%-d %B} level of about {fmt_millions(h.published_level)} "
+        f"({common.interval_millions(*h.published_level_range)}) at about "
+        f"{h.published_share_percent:.0f} % ({h.published_share_range[0]:g}–"
+        f"{h.published_share_range[1]:g} %) of the peak), and stands at "
         f"**{fmt_int(h.origin_dau)}** on {tl.origin:%-d %B %Y}, the last day the models see."
     ))
 

@@ -378,6 +378,10 @@ def test_findings_of_the_history_synthetic(panel):
     day = pd.Timestamp("2025-01-06")
     assert h.similarweb_date == day and h.similarweb_panel == dau.loc[day]
     assert h.published_level == 900_000 and h.published_share_percent == 30
+    # 000: "约90万" -> 850,000-950,000; "30%左右" -> 27.5-32.5 % (data/raw/README.md rule)
+    assert h.published_level_range == (850_000, 950_000)
+    assert h.published_share_range == (27.5, 32.5)
+    assert h.similarweb_range == (sw["low"], sw["high"]) == (250_000, 350_000)
     edges, labels = fr.arrival_groups(SURGE)
     dec = fr.decompose_dau(panel, edges, labels)
     d = fr.decomposition_findings(dec, labels, panel, tl)

@@ -940,13 +940,16 @@ class HistoryFindings:
 
     similarweb_date: pd.Timestamp  # Similarweb's pre-surge level: its day,
     similarweb_panel: float  # the panel's DAU that day,
-    similarweb_published: float  # and the published value
+    similarweb_published: float  # and the published value,
+    similarweb_range: tuple  # (low, high) its hedge stands for
     peak_dau: float  # the panel's peak
     peak_day: pd.Timestamp
     published_peak_day: pd.Timestamp  # Sensor Tower
     published_level_date: pd.Timestamp  # Sensor Tower's post-peak level: its day,
     published_level: float  # value,
     published_share_percent: float  # share of the peak,
+    published_level_range: tuple  # (low, high) of the level and
+    published_share_range: tuple  # of the share (percent) their hedges stand for
     published_implied_peak: float  # and the peak it implies
     published_implied_peak_range: tuple  # (low, high) the hedged inputs allow
     origin_dau: float  # the panel's DAU on the origin
@@ -961,7 +964,10 @@ def history_findings(panel: Panel, check: pd.DataFrame, timeline: Timeline) -> H
     day = approximate_day(sw)  # the published day (the middle of an approximate day's window)
     return HistoryFindings(
         similarweb_date=day, similarweb_panel=dau.loc[day],
-        similarweb_published=sw["published"], peak_dau=dau.max(), peak_day=dau.idxmax(),
+        similarweb_published=sw["published"], similarweb_range=(sw["low"], sw["high"]),
+        published_level_range=(st["level_low"], st["level_high"]),
+        published_share_range=(st["share_low"], st["share_high"]),
+        peak_dau=dau.max(), peak_day=dau.idxmax(),
         published_peak_day=timeline.peak_day, published_level_date=st["date"],
         published_level=st["level"], published_share_percent=st["share_percent"],
         published_implied_peak=st["implied_peak"],

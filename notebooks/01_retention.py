@@ -493,9 +493,11 @@ if not observed:
     display(md(
         f"On {d.level_day:%-d %B %Y} the **simulated** panel has "
         f"**{fmt_millions(d.panel_level, 2)}** {market} daily active users at full scale "
-        f"(Sensor Tower: about {fmt_millions(d.published_level)}), "
+        f"(Sensor Tower: about {fmt_millions(d.published_level)}, "
+        f"{common.interval_millions(*d.published_level_range)}), "
         f"**{100 * d.panel_share:.1f} %** of its peak on {d.panel_peak_day:%-d %B} (Sensor "
-        f"Tower: about {d.published_share_percent:.0f} % of the peak on "
+        f"Tower: that day's level about {d.published_share_percent:.0f} % "
+        f"({d.published_share_range[0]:g}–{d.published_share_range[1]:g} %) of the peak on "
         f"{d.published_peak_day:%-d %B}, which implies a peak of "
         f"{common.interval_millions(*d.published_implied_peak_range)}; the panel's is "
         f"{fmt_millions(d.panel_peak, 2)}). The calibrated model lies inside "

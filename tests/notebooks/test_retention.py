@@ -527,6 +527,9 @@ def test_dau_check_findings_panel(sim_panel):
     assert d.panel_peak_day == dau.loc[:d.level_day].idxmax()
     assert d.panel_share == pytest.approx(d.panel_level / dau.loc[:d.level_day].max())
     assert d.published_level == 900_000 and d.published_share_percent == 30
+    # 000: "约90万" -> 850,000-950,000; "30%左右" -> 27.5-32.5 % (data/raw/README.md rule)
+    assert d.published_level_range == (850_000, 950_000)
+    assert d.published_share_range == (27.5, 32.5)
     assert d.published_implied_peak == pytest.approx(3.0e6)
     assert d.published_peak_day == pd.Timestamp("2025-01-19")
     assert (d.n_within, d.n_checked) == (int(check["inside"].sum()), len(check))

@@ -1269,6 +1269,8 @@ class DauCheckFindings:
     published_share_percent: float
     published_implied_peak: float  # level / share
     published_implied_peak_range: tuple  # (low, high) the hedged inputs allow
+    published_level_range: tuple  # (low, high) of the level
+    published_share_range: tuple  # and of the share (percent) their hedges stand for
     published_peak_day: pd.Timestamp
     n_within: int  # anchors the sampled panel lies inside (allowing its sampling error)
     n_checked: int
@@ -1290,6 +1292,8 @@ def dau_check_findings(panel: Panel, check: pd.DataFrame) -> DauCheckFindings:
         published_level=st["level"], published_share_percent=st["share_percent"],
         published_implied_peak=st["implied_peak"],
         published_implied_peak_range=(st["implied_peak_low"], st["implied_peak_high"]),
+        published_level_range=(st["level_low"], st["level_high"]),
+        published_share_range=(st["share_low"], st["share_high"]),
         published_peak_day=sources.peak_day(panel.metrics, "RedNote", panel.market,
                                             "Sensor Tower"),
         n_within=int(check["inside"].sum()), n_checked=len(check))

@@ -8,9 +8,11 @@ benchmark"). Nothing is downloaded.
 (``benchmarks/bench_forecast.py``): page views, transit and bike traffic, counts with
 weekly and yearly cycles, and one shock (Hurricane Maria in the Puerto Rico deaths).
 ``CHECKS`` take no part in the selection: Prophet's pedestrians example (the COVID-19
-collapse and recovery, the shock series issue 15 names) and Prophet's Peyton Manning
-example (the series the former default was tuned on). Prophet's other example files are
-not used at all.
+collapse and recovery, the shock series issue 15 names), Prophet's Peyton Manning
+example (the series the former default was tuned on) and the SIMULATED RedNote US DAU of
+notebook 02 (the other shock series issue 15 names; :class:`SimulatedPanelSeries`: not a
+file, the simulated panel of ``analysis.simulation.panel``, built or read from the cache
+under build/data). Prophet's other example files are not used at all.
 
 Protocol per series: Prophet's rolling-origin cross-validation (``initial``, ``period``,
 ``horizon``; cutoffs by Prophet's rule, ``analysis.models.forecast.generate_cutoffs``).
@@ -18,7 +20,10 @@ Series with at least three years use Prophet's documented protocol (730 / 180 / 
 days; the two 15-year series with a period of 540 days, 9 cutoffs each instead of 25-26,
 to keep the whole benchmark within about half an hour on 2 cores); shorter ones Prophet's defaults for a shorter horizon (initial = 3 x horizon,
 period = horizon / 2) or, for the three-year series, a one-year initial window.
-``quick_period`` is a longer period for ``--quick`` runs (fewer cutoffs).
+``quick_period`` is a longer period for ``--quick`` runs (fewer cutoffs). The simulated
+RedNote series uses notebook 02's backtest protocol (``BACKTEST`` of
+``analysis.notebooks.dau_forecast``: 60 / 7 / 28 days) on the same days (the whole
+simulated panel), so its figures can be set beside the notebook's backtest table.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.config import REFERENCE_DIR
+from analysis.config import PARAMS_DIR, REFERENCE_DIR
+
+#: The parameter file whose panel (scale, seed, market) the simulated check series uses.
+DAU_FORECAST_PARAMS = PARAMS_DIR / "02_dau_forecast.yaml"
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,46 @@ class Series:
         return df
 
 
+@dataclass(frozen=True)
+class SimulatedPanelSeries(Series):
+    """The SIMULATED RedNote DAU of notebook 02 (``02_dau_forecast``), as that notebook
+    backtests it: ``Panel.load(scale, seed, market).scaled_dau`` (the panel's DAU scaled
+    up to the full user base, every day of the panel) with the scale, seed and market of
+    ``params/02_dau_forecast.yaml`` (``market`` here must match the file's). ``file`` is
+    unused. The panel is built on first use, or read from the cache under build/data.
+    """
+
+    market: str = "US"
+    #: include the package's naive and seasonal-naive forecasters (notebook 02's other
+    #: statistical forecasters) in the benchmark table of this series
+    notebook_baselines: bool = True
+
+    def panel_params(self):
+        """The validated parameters of ``params/02_dau_forecast.yaml``."""
+        from analysis.pipeline.params import load_params
+
+        prm = load_params(DAU_FORECAST_PARAMS, "02_dau_forecast")
+        if prm.market != self.market:
+            raise ValueError(
+                f"{DAU_FORECAST_PARAMS} sets market {prm.market!r}, but the check series "
+                f"{self.name!r} is the {self.market} DAU: change the series or the file")
+        return prm
+
+    def load(self) -> pd.DataFrame:
+        from analysis.notebooks.dau_forecast import BACKTEST
+        from analysis.simulation.panel import Panel
+
+        if self.protocol != BACKTEST:
+            raise ValueError(f"{self.name!r}: protocol {self.protocol} is not notebook 02's "
+                             f"backtest protocol {BACKTEST}; keep them equal")
+        prm = self.panel_params()
+        dau = Panel.load(prm.scale, prm.seed, self.market).scaled_dau
+        df = pd.DataFrame({"ds": pd.to_datetime(dau.index), "y": dau.to_numpy(float)})
+        if df["y"].isna().any() or (df["y"] <= 0).any():
+            raise ValueError(f"{self.name!r}: the simulated DAU has missing or non-positive days")
+        return df.reset_index(drop=True)
+
+
 SELECTION: tuple[Series, ...] = (
     Series("wiki Gordon Ramsay (en)", "wikipedia_gordon_ramsay_en_pageviews_daily.csv",
            "page views, 18 months", 270, 45, 90, 90),
@@ -85,6 +133,10 @@ CHECKS: tuple[Series, ...] = (
            "Prophet example, shock (not in selection)", 730, 180, 365, 180),
     Series("Peyton Manning (log views)", "prophet_example_wp_log_peyton_manning.csv",
            "Prophet example, old tuning series (not in selection)", 730, 180, 365, 360),
+    SimulatedPanelSeries(
+        "RedNote US DAU (SIMULATED panel)", "",
+        "SIMULATED panel of notebook 02 (params/02_dau_forecast.yaml), shock: the January "
+        "2025 influx; notebook 02's backtest protocol (not in selection)", 60, 7, 28, 14),
 )
 
 

@@ -7,9 +7,12 @@ Run with ``python benchmarks/bench_forecast.py`` (about 15 min on 2 shared cores
 ``analysis.models.forecast.DEFAULT_RULE`` (see that module's docstring).
 
 Benchmark set (``benchmarks/_series.py``; sources in data/raw/reference/SOURCE_README.md):
-eight real daily series used for the selection, and two of Prophet's examples as checks
-that take no part in it (the pedestrians COVID shock; Peyton Manning, the old tuning
-series).
+eight real daily series used for the selection, and checks that take no part in it: two
+of Prophet's examples (the pedestrians COVID shock; Peyton Manning, the old tuning
+series) and the SIMULATED RedNote US DAU of notebook 02 (the January 2025 shock; the
+notebook's backtest protocol, 60 / 7 / 28 days, so only the 1-30 bucket; the package's
+naive and seasonal-naive forecasters, which the notebook also backtests, are scored
+beside the peers there).
 
 Protocol: Prophet's rolling-origin cross-validation on every series (initial, period,
 horizon per series, cutoffs by Prophet's rule); every model, ours and the peers, is
@@ -26,7 +29,8 @@ cross-validation on the training window), the lowest geometric mean over series 
 mean bucket MAPE among those whose mean coverage lies in 0.75-0.85, 1 % counting as a
 tie, then the fastest (total warm time), then coverage closest to 0.80. Leave-one-series-out: the figures printed for a selection
 series are those of the rule chosen on the *other* seven; the checks get the rule chosen
-on all eight, which is the shipped default.
+on all eight, which is the shipped default. A run whose ``--series`` holds no selection
+series selects nothing: its checks get ``DEFAULT_RULE``.
 
 Peers: Prophet (default settings) and statsforecast's AutoARIMA (season 7, on the last
 730 days of each training window: it is too slow on 15-year windows), AutoETS (season
@@ -168,7 +172,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="fewer cutoffs (each series' quick_period), fewer candidates")
-    ap.add_argument("--series", nargs="*", help="only these series (names in _series.py)")
+    ap.add_argument("--series", nargs="*",
+                    help="only these series (names in _series.py): "
+                    + "; ".join(f"'{n}'" for n in _series.by_name()))
     ap.add_argument("--no-peers", action="store_true", help="our candidates only")
     ap.add_argument("--no-timing", action="store_true", help="skip fresh-process timings")
     ap.add_argument("--timing-repeats", type=int, default=3)
@@ -187,6 +193,9 @@ def main() -> None:
 
     series = list(_series.SELECTION + _series.CHECKS)
     if args.series:
+        unknown = sorted(set(args.series) - set(_series.by_name()))
+        if unknown:
+            ap.error(f"unknown series {unknown}; known: {list(_series.by_name())}")
         series = [s for s in series if s.name in set(args.series)]
     rules = our_rules(args.quick)
     prophet_run, note = (None, "peers skipped") if args.no_peers else peers.prophet_runner()
@@ -201,14 +210,20 @@ def main() -> None:
         return fresh_processes(args, args.timing_only, prophet_run is not None,
                                [n for n in args.timing_sf if n in sf_runs])
 
-    # warm-up (imports, numba, caches) on a short series, not timed
+    if not series:
+        ap.error("--series given without a name: no series to run")
+    # warm-up (imports, numba, caches) on a short series, not timed: the last cutoff of
+    # the first series, with a 30-day horizon (or its own, if shorter) and at least 200
+    # days of history (or its own initial window, if the series is shorter)
     wu = series[0].load()
-    wcut = F.generate_cutoffs(wu["ds"], pd.Timedelta(days=30), pd.Timedelta(days=200),
+    wh = min(30, series[0].horizon)
+    winit = min(200, series[0].initial)
+    wcut = F.generate_cutoffs(wu["ds"], pd.Timedelta(days=wh), pd.Timedelta(days=winit),
                               pd.Timedelta(days=60))[-1:]
-    F.cross_validation(wu, horizon="30 days", cutoffs=wcut)
+    F.cross_validation(wu, horizon=f"{wh} days", cutoffs=wcut)
     for runner in ([] if prophet_run is None else [prophet_run]) + list(sf_runs.values()):
         try:
-            runner(wu, wcut, 30)
+            runner(wu, wcut, wh)
         except ValueError:
             pass
 
@@ -222,6 +237,10 @@ def main() -> None:
         role = "selection" if s in _series.SELECTION else "check"
         print(f"\n[{s.name}] {role}, {len(df)} days, {len(cuts)} cutoffs "
               f"(initial {s.initial}, period {period}, horizon {s.horizon})", flush=True)
+        if isinstance(s, _series.SimulatedPanelSeries):
+            print(f"    SIMULATED data: {s.what}; {df['ds'].min():%Y-%m-%d} to "
+                  f"{df['ds'].max():%Y-%m-%d}; cutoffs {cuts[0]:%Y-%m-%d} to "
+                  f"{cuts[-1]:%Y-%m-%d}", flush=True)
         base = {"series": s.name, "role": role, "cutoffs": len(cuts), "horizon": s.horizon}
         for rule in rules:
             cv, sec = run_ours(rule, df, cuts, s.horizon)
@@ -231,6 +250,18 @@ def main() -> None:
                   f"{rows[-1]['coverage']:.3f} {sec:6.1f} s", flush=True)
         peer_runs = {} if prophet_run is None else {"Prophet": prophet_run}
         peer_runs.update(sf_runs)
+        if getattr(s, "notebook_baselines", False):
+            for label, model in (("package naive (notebook 02)", F.NaiveForecaster()),
+                                 ("package seasonal naive (notebook 02)",
+                                  F.SeasonalNaiveForecaster())):
+                t0 = time.perf_counter()
+                cv = F.cross_validation(df, horizon=f"{s.horizon} days", cutoffs=cuts,
+                                        model=model)
+                sec = time.perf_counter() - t0
+                rows.append({**base, "model": label, "ours": False, "time_s": sec,
+                             **summarize(cv, s.horizon)})
+                print(f"    {label:32s} mean MAPE {rows[-1]['mape']:.4f} cover "
+                      f"{rows[-1]['coverage']:.3f} {sec:6.1f} s", flush=True)
         key = f"{s.name}_{period}_{s.horizon}_{s.initial}"
         for name, runner in peer_runs.items():
             cv, sec = run_peer(name, runner, df, cuts, s.horizon, args.cache, key)
@@ -248,22 +279,29 @@ def main() -> None:
     scores = ours.rename(columns={"model": "candidate"})[
         ["series", "candidate", "mape", "coverage", "time_s"]]
     loso = F.leave_one_series_out(scores) if scores["series"].nunique() > 1 else {}
-    chosen_all = F.select_rule(scores)
-    print("\n=== candidates on the selection series: mean bucket MAPE (coverage) ===")
-    sel_names = list(dict.fromkeys(ours["series"]))
-    print(f"{'rule':32s} " + " ".join(f"{n[:14]:>14s}" for n in sel_names)
-          + f" {'geo-mean':>8s} {'cover':>6s} {'time s':>7s}")
-    for rule in rules:
+    if scores.empty:
+        chosen_all = F.DEFAULT_RULE
+        print(f"\nno selection series in this run: nothing is selected; the checks get "
+              f"DEFAULT_RULE = {F.DEFAULT_RULE} (chosen by the full run)")
+        sel_names = []
+    else:
+        chosen_all = F.select_rule(scores)
+        print("\n=== candidates on the selection series: mean bucket MAPE (coverage) ===")
+        sel_names = list(dict.fromkeys(ours["series"]))
+        print(f"{'rule':32s} " + " ".join(f"{n[:14]:>14s}" for n in sel_names)
+              + f" {'geo-mean':>8s} {'cover':>6s} {'time s':>7s}")
+    for rule in rules if sel_names else []:
         r = ours[ours["model"] == rule].set_index("series")
         cells = " ".join(f"{r.loc[n, 'mape']:7.4f}({r.loc[n, 'coverage']:4.2f})"
                          for n in sel_names)
         gm = float(np.exp(np.log(r["mape"]).mean()))
         print(f"{rule:32s} {cells} {gm:8.4f} {r['coverage'].mean():6.3f} "
               f"{r['time_s'].sum():7.1f}")
-    print("\nleave-one-series-out choices: "
-          + "; ".join(f"{k}: {v}" for k, v in loso.items()))
-    print(f"rule chosen on all {len(sel_names)} selection series (the shipped default): "
-          f"{chosen_all} (DEFAULT_RULE in the package now: {F.DEFAULT_RULE})")
+    if sel_names:
+        print("\nleave-one-series-out choices: "
+              + "; ".join(f"{k}: {v}" for k, v in loso.items()))
+        print(f"rule chosen on all {len(sel_names)} selection series (the shipped default): "
+              f"{chosen_all} (DEFAULT_RULE in the package now: {F.DEFAULT_RULE})")
 
     # ---------------------------------------------------------------- the LOSO table
     rule_for = {**loso, **{s.name: chosen_all for s in series if s.name not in loso}}

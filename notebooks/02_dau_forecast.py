@@ -428,8 +428,9 @@ if not observed:
         + ", ".join(f"{100 * v:.2f} % on day {day}" for day, v in s.scenario_share_dau.items())
         + f" (at least {100 * s.scenario_share_mau_last:.2f} % of the MAU on day "
         f"{tl.days_ahead[-1]}). At the top of its second wave ({s.shock_day:%-d %B}) the "
-        f"*{fr.SCENARIOS[-1]}* scenario would bring the US to {fmt_int(s.shock_dau)} daily "
-        f"users, {s.shock_share_percent:.2f} % of the total DAU. "
+        f"*{fr.SCENARIOS[-1]}* scenario would bring the US to about "
+        f"{fmt_millions(s.shock_dau, 2)} daily users, {s.shock_share_percent:.1f} % of the "
+        f"total DAU. "
         + fr.share_bias_sentence(totals["dau"], s.months_old, s.growth_value,
                                  s.growth_provider, s.growth_id)
     ))

@@ -395,28 +395,18 @@ def test_a_name_outside_the_vocabulary_names_row_and_column(tmp_path, column, va
     assert "one of" in p["expected"] or "vocabulary" in p["expected"]
 
 
-def test_an_event_kind_with_another_unit_is_refused(tmp_path):
-    row = _row_of("policy_event")
-    lines = with_field(lines_of_raw(), row, "unit", "count")
+@pytest.mark.parametrize("metric, column, value, expected", [
+    ("policy_event", "unit", "count", "event kind"),  # an event kind with another unit
+    ("company_event", "value", "3", "value 1"),  # an event kind counts one event
+    ("dau", "unit", "events", "not an event kind"),  # unit events on another metric
+])
+def test_event_kinds_are_checked_with_row_and_column(tmp_path, metric, column, value,
+                                                     expected):
+    row = _row_of(metric)
+    lines = with_field(lines_of_raw(), row, column, value)
     p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
-    assert (p["row"], p["column"], p["value"]) == (row, "unit", "count")
-    assert "event kind" in p["expected"]
-
-
-def test_an_event_kind_counts_one_event(tmp_path):
-    row = _row_of("company_event")
-    lines = with_field(lines_of_raw(), row, "value", "3")
-    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
-    assert (p["row"], p["column"], p["value"]) == (row, "value", "3")
-    assert p["expected"].startswith("value 1")
-
-
-def test_unit_events_on_a_metric_that_is_no_event_kind_is_refused(tmp_path):
-    row = _row_of("dau")
-    lines = with_field(lines_of_raw(), row, "unit", "events")
-    p = only_problem(write_bytes("".join(lines).encode(), tmp_path))
-    assert (p["row"], p["column"], p["value"]) == (row, "unit", "events")
-    assert "not an event kind" in p["expected"]
+    assert (p["row"], p["column"], p["value"]) == (row, column, value)
+    assert expected in p["expected"]
 
 
 def test_readme_lists_every_metric_of_the_vocabulary():

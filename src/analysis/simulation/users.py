@@ -89,8 +89,8 @@ Reuters (no provider)    about 700,000 new users 13-14 Jan, all markets        U
 
 The day of Similarweb's pre-surge figure is approximate too ("about Jan 6"): a day given
 as "about" is read as that day +- ``analysis.data.sources.APPROXIMATE_DATE_DAYS`` (3; an
-assumption about the word), and the model must lie inside the interval on every day of that window (the
-hinge acts on its worst day, the tie-break on the window's mean).
+assumption about the word), and the model must lie inside the interval on every day of
+that window (the hinge acts on its worst day, the tie-break on the window's mean).
 
 The new-user count covers all markets and the panel is the US: a part is at most the
 whole, so only the count's upper end is used; no source gives the US share of those two
@@ -639,7 +639,8 @@ def _residuals(dau: np.ndarray, inst: np.ndarray, compiled: list[tuple],
         lv = np.log(_value(dau, inst, a))
         # a level on a day of a window: the hinge on its worst day, the tie-break on the
         # window's geometric mean (the middle of the days it may be)
-        lm = np.log(dau[i : j + 1]).mean() if kind in ("level", "upper_bound") else lv
+        lm = (np.log(dau[i : j + 1]).mean() if kind in ("level", "upper_bound") and j > i
+              else lv)
         excess = 0.0
         if np.isfinite(low):
             excess += max(0.0, np.log(low) - lv)

@@ -1,6 +1,6 @@
 """One timed run in a fresh process, as a user runs it (started by bench_forecast.py).
 
-    python benchmarks/_forecast_timed.py ours [RULE] | prophet | sf "RUNNER NAME"
+    python benchmarks/_forecast_timed.py ours [RULE] | prophet | sf "RUNNER NAME" | imports
 
 Imports the library, loads the Peyton Manning series, then runs "fit on the whole
 series + cross-validation" with Prophet's protocol (initial 730, period 180, horizon 365
@@ -8,7 +8,9 @@ days: 11 cutoffs) twice. Prints one JSON line: ``import_s`` (the imports of the 
 library), ``first_s`` (the first run, after the imports; includes one-off costs such as
 numba compilation) and ``warm_s`` (the second run). The parent measures the whole
 process from outside, interpreter start and imports included. The environment is the
-caller's: nothing here sets thread counts.
+caller's: nothing here sets thread counts. ``imports`` does only what every
+statsmodels-based run does before its first fit (the imports and the CSV read), for the
+floor of the whole-process time.
 """
 
 from __future__ import annotations
@@ -44,6 +46,17 @@ def main(argv: list[str]) -> None:
             make().fit(df)
             F.cross_validation(df, model=make(), **protocol)
 
+    elif which == "imports":
+        # what every statsmodels-based run imports before its first fit, and no work
+        import statsmodels.tsa.deterministic  # noqa: F401
+        import statsmodels.tsa.statespace.sarimax  # noqa: F401
+        import threadpoolctl  # noqa: F401
+
+        from analysis.models import forecast as F  # noqa: F401
+
+        def run() -> None:
+            pass
+
     elif which == "prophet":
         from prophet import Prophet
         from prophet.diagnostics import cross_validation
@@ -75,7 +88,7 @@ def main(argv: list[str]) -> None:
             runner(df, cutoffs, 365)  # ... and the cross-validation
 
     else:
-        raise SystemExit(f"unknown model {which!r}; use ours, prophet or sf")
+        raise SystemExit(f"unknown model {which!r}; use ours, prophet, sf or imports")
     t0 = time.perf_counter()
 
     with warnings.catch_warnings():

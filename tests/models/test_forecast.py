@@ -1020,3 +1020,111 @@ def test_select_rule_tie_break_is_speed_then_coverage_then_name():
     # more than 1 % better: the slower rule wins
     better = frame([("slow", 0.1000, 0.80, 9.0), ("fast", 0.1020, 0.80, 1.0)])
     assert F.select_rule(better) == "slow"
+
+
+# --------------------------------------------------------------------------------------
+# speed paths: date-anchored design memo, vectorized state-space forecasts
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trend", [False, True])
+@pytest.mark.parametrize("yearly", [0, 4])
+def test_design_memo_equals_statsmodels_for_every_start_day(trend, yearly):
+    # cross_validation with history_window: every cutoff's window starts on another day
+    # (another weekday, before and after the memo's anchor, across a leap day)
+    m = F.ARIMAForecaster(trend=trend, yearly_order=yearly)
+    m.yearly_order_ = yearly
+    F._DESIGN_CACHE.clear()
+    for start, n in [("2020-03-05", 400), ("2019-12-30", 30), ("2020-02-23", 800),
+                     ("2020-03-09", 14), ("2016-02-29", 1500), ("2031-07-01", 100)]:
+        for weekly in (True, False):
+            idx = pd.date_range(start, periods=n, freq="D")
+            ref = F._DeterministicForecaster._build_design(m, idx, weekly)
+            got = m._design_matrix(idx, weekly)
+            assert got.shape == ref.shape
+            assert np.max(np.abs(got - ref)) < 1e-12, (start, n, weekly)
+            # ... and the columns of DeterministicProcess itself, in its order
+            dp = m._design(idx, weekly).in_sample()
+            assert np.allclose(got, dp.to_numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("order", [(1, 1, 1), (1, 1, 0), (2, 1, 1), (1, 0, 0)])
+def test_state_space_forecast_of_a_fit_equals_statsmodels_get_forecast(order):
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    rng = np.random.default_rng(5)
+    u = 0.1 * np.cumsum(rng.normal(size=365)) + rng.normal(size=365)
+    res = SARIMAX(u, order=order, trend="n", concentrate_scale=True).fit(disp=False)
+    ref = res.get_forecast(400)
+    fc = F._FixedARIMAResults.of(res).get_forecast(400)
+    assert np.allclose(fc.predicted_mean, ref.predicted_mean, rtol=1e-10, atol=1e-12)
+    assert np.allclose(fc.var_pred_mean, ref.var_pred_mean, rtol=1e-10, atol=1e-12)
+
+
+def test_arima_two_step_forecast_uses_the_fit_as_statsmodels_would():
+    df, _ = synthetic_log_series(n=500, seed=12)
+    m = F.ARIMAForecaster().fit(df)
+    fc = m.predict(60)
+    ref = m.results_.get_forecast(60)
+    det = m._X_ahead[:60] @ m.regression_params_
+    se = np.sqrt(np.asarray(ref.var_pred_mean))
+    mean = det + np.asarray(ref.predicted_mean)
+    assert np.allclose(np.log(fc["yhat"]), mean, rtol=1e-10)
+    assert np.allclose(np.log(fc["yhat_upper"]), np.maximum(mean + m.z_hi_ * se, mean),
+                       rtol=1e-10)
+
+
+def test_inner_cv_in_cross_validation_equals_fit_and_predict_per_cutoff():
+    # cross_validation validates once and calls the checked-input paths; same numbers
+    df, _ = synthetic_log_series(n=700, seed=13)
+    cuts = [df["ds"].iloc[500], df["ds"].iloc[600]]
+    cv = F.cross_validation(df, horizon="60 days", cutoffs=cuts,
+                            model=F.make_candidate("arima111_w365_y4_h730+fastcal"))
+    for c, rtol in zip(cuts, (1e-9, 1e-4)):
+        # (the second cutoff's fit is warm-started from the first's parameters: the
+        # likelihood maximisation stops at a point a tolerance away)
+        m = F.make_candidate("arima111_w365_y4_h730+fastcal").fit(df[df["ds"] <= c])
+        rows = cv[cv["cutoff"] == c]
+        p = m.predict(rows["ds"])
+        for col in ("yhat", "yhat_lower", "yhat_upper"):
+            assert np.allclose(rows[col].to_numpy(), p[col].to_numpy(), rtol=rtol), col
+
+
+# --------------------------------------------------------------------------------------
+# forecast combinations
+# --------------------------------------------------------------------------------------
+
+
+def test_combination_forecasts_the_geometric_mean_of_its_members_calibrated():
+    df, _ = synthetic_log_series(n=600, seed=14)
+    m = F.make_candidate("mean_ma_y4_h730+fastcal").fit(df)
+    names = F.COMBINATIONS["mean_ma_y4_h730"]
+    assert m.combine and tuple(m.members_) == names
+    assert m.chosen_ == f"mean({', '.join(names)})"
+    assert [mm.order for mm in m.models_] == [(1, 1, 1), (1, 1, 0)]
+    # the members are the candidates fitted alone to the same history
+    alone = [F.make_candidate(n).fit(df).predict(45) for n in names]
+    fc = m.predict(45)
+    geo = np.sqrt(alone[0]["yhat"].to_numpy() * alone[1]["yhat"].to_numpy())
+    assert np.allclose(fc["yhat"], geo, rtol=1e-6)
+    # the interval: the mean of the members' bounds on the log scale, scaled by scale_
+    lo = np.sqrt(alone[0]["yhat_lower"].to_numpy() * alone[1]["yhat_lower"].to_numpy())
+    expect_lo = np.exp(np.log(geo) - m.scale_ * (np.log(geo) - np.log(lo)))
+    assert np.allclose(fc["yhat_lower"], np.minimum(expect_lo, geo), rtol=1e-6)
+    # the calibration scored the mean itself; both members stay warm-startable
+    assert np.isfinite(m.inner_scores_[m.chosen_])
+    assert set(m.warm_start_params_) == set(names)
+    assert (fc["yhat_lower"] <= fc["yhat"]).all() and (fc["yhat"] <= fc["yhat_upper"]).all()
+
+
+def test_combination_without_inner_cutoffs_is_the_uncalibrated_mean():
+    df, _ = synthetic_log_series(n=600, seed=15)
+    short = F.make_candidate("mean_ma_y4_h730+fastcal", level=0.9).fit(df.iloc[:40])
+    assert short.inner_cutoffs_ == [] and short.scale_ == 1.0
+    assert len(short.models_) == 2
+    alone = [F.make_candidate(n, level=0.9).fit(df.iloc[:40]).predict(10)
+             for n in F.COMBINATIONS["mean_ma_y4_h730"]]
+    fc = short.predict(10)
+    for col in ("yhat", "yhat_lower", "yhat_upper"):
+        geo = np.sqrt(alone[0][col].to_numpy() * alone[1][col].to_numpy())
+        assert np.allclose(fc[col], geo, rtol=1e-6), col

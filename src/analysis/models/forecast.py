@@ -197,6 +197,7 @@ __all__ = [
     "AUTO_CANDIDATES",
     "AUTO_POOLS",
     "CAL_SUFFIXES",
+    "COMBINATIONS",
     "BLAS_THREADS_ENV",
     "CANDIDATES",
     "DEFAULT_RULE",
@@ -538,9 +539,12 @@ def _empirical_z(std_resid: np.ndarray, width: float) -> tuple[float, float] | N
     return float(lo), float(hi)
 
 
-#: Memo of deterministic design matrices (see ``_DeterministicForecaster._design_matrix``).
-_DESIGN_CACHE: dict[tuple[Any, ...], np.ndarray] = {}
+#: Memo of deterministic design matrices, one per kind of terms, anchored on a date
+#: (see ``_DeterministicForecaster._design_matrix``).
+_DESIGN_CACHE: dict[tuple[Any, ...], tuple[pd.Timestamp, np.ndarray]] = {}
 _DESIGN_CACHE_SIZE = 16
+#: Extra days built into a memoized design matrix beyond the rows asked for.
+_DESIGN_MARGIN = 2 * 366
 
 
 class _DeterministicForecaster(BaseForecaster):
@@ -596,26 +600,62 @@ class _DeterministicForecaster(BaseForecaster):
         )
 
     def _design_matrix(self, index: pd.DatetimeIndex, weekly_dummies: bool) -> np.ndarray:
-        """``self._design(index).in_sample()`` as a read-only array.
+        """``self._design(index).in_sample()`` as an array (the same columns, same order).
 
-        Built term by term (the same columns in the same order, at half the cost of
-        DeterministicProcess's checks) and memoized: for a daily index every column is
-        a function of the first date and the position only, so the matrix for a
-        shorter index starting on the same day is a slice of a longer one (in
-        cross_validation every cutoff shares the first date).
+        Memoized by calendar date: every column of a daily index is a function of the
+        date (yearly Fourier terms) or of the position counted from the first date
+        (constant, trend, weekly dummies). So one matrix per kind of terms is kept,
+        anchored on a date, with the trend and *all seven* weekly dummies; the matrix
+        for any daily index inside it is a block of rows, with the trend shifted and
+        the six dummies (the first weekday's dropped, as DeterministicProcess does)
+        picked by the index's first weekday. In ``cross_validation`` with a
+        ``history_window`` every cutoff starts on another day; a block costs
+        microseconds where DeterministicProcess and CalendarFourier cost milliseconds.
+        Other frequencies are built afresh (``_build_design``).
         """
-        key = (index[0], self.yearly_order_, bool(weekly_dummies), bool(self.trend))
-        cacheable = index.freq == "D"
-        cached = _DESIGN_CACHE.get(key) if cacheable else None
-        if cached is not None and len(cached) >= len(index):
-            return cached[: len(index)]
-        X = self._build_design(index, weekly_dummies)
-        if cacheable:
+        if index.freq != "D" or len(index) < 14:
+            return self._build_design(index, weekly_dummies)
+        key = (self.yearly_order_, bool(weekly_dummies), bool(self.trend))
+        start, n = index[0], len(index)
+        anchor, full = _DESIGN_CACHE.get(key, (None, None))
+        if anchor is None or start < anchor or (start - anchor).days + n > len(full):
+            lo = start if anchor is None else min(start, anchor)
+            hi = start + pd.Timedelta(days=n) if anchor is None else max(
+                start + pd.Timedelta(days=n), anchor + pd.Timedelta(days=len(full)))
+            # room for the next cutoffs of a backtest (later starts, longer windows)
+            span = (hi - lo).days + _DESIGN_MARGIN
+            anchor, full = lo, self._anchored_design(
+                pd.date_range(lo, periods=span, freq="D"), weekly_dummies)
+            full.flags.writeable = False
             if len(_DESIGN_CACHE) >= _DESIGN_CACHE_SIZE:
                 _DESIGN_CACHE.pop(next(iter(_DESIGN_CACHE)))
-            X.flags.writeable = False
-            _DESIGN_CACHE[key] = X
-        return X
+            _DESIGN_CACHE[key] = (anchor, full)
+        o = (start - anchor).days
+        block = full[o : o + n]
+        cols = [block[:, :1]]  # constant
+        pos = 1
+        if self.trend:
+            cols.append(block[:, 1:2] - o)
+            pos = 2
+        if weekly_dummies:
+            picks = [pos + (j + o) % 7 for j in range(1, 7)]
+            cols.append(block[:, picks])
+        cols.append(block[:, pos + (7 if weekly_dummies else 0):])
+        return np.concatenate(cols, axis=1)
+
+    def _anchored_design(self, index: pd.DatetimeIndex, weekly_dummies: bool) -> np.ndarray:
+        """Constant, [trend], [seven weekly dummies], [yearly Fourier] on ``index``."""
+        from statsmodels.tsa.deterministic import CalendarFourier
+
+        n = len(index)
+        cols = [np.ones((n, 1))]
+        if self.trend:
+            cols.append(np.arange(1.0, n + 1.0)[:, None])
+        if weekly_dummies:
+            cols.append((np.arange(n)[:, None] % 7 == np.arange(7)[None, :]).astype(float))
+        if self.yearly_order_:
+            cols.append(CalendarFourier("YE", self.yearly_order_).in_sample(index).to_numpy())
+        return np.concatenate(cols, axis=1)
 
     def _build_design(self, index: pd.DatetimeIndex, weekly_dummies: bool) -> np.ndarray:
         from statsmodels.tsa.deterministic import CalendarFourier, DeterministicProcess
@@ -779,17 +819,26 @@ class _FixedARIMAResults:
         mod.update(params)
         return cls(mod.ssm.filter(), mod.ssm, params)
 
+    @classmethod
+    def of(cls, results: Any) -> _FixedARIMAResults:
+        """The forecasts of a statsmodels ``SARIMAX`` results object (same numbers as
+        its ``get_forecast``, without its pandas and prediction-results overhead)."""
+        return cls(results.filter_results, results.model.ssm, np.asarray(results.params))
+
     def get_forecast(self, steps: int) -> Any:
+        """Mean and variance of the forecasts 1..steps: with v(h) = Z T^h, the mean is
+        v(h) a and the variance v(h) P v(h)' + sum over i < h of v(i) RQR v(i)' + H."""
         from types import SimpleNamespace
 
-        a, P, T, Z, RQR = self._a, self._P, self._T, self._Z, self._RQR
-        mean = np.empty(steps)
-        var = np.empty(steps)
+        V = np.empty((steps, self._Z.size))
+        v = self._Z
         for h in range(steps):
-            mean[h] = Z @ a
-            var[h] = Z @ P @ Z + self._H
-            a = T @ a
-            P = T @ P @ T.T + RQR
+            V[h] = v
+            v = v @ self._T
+        mean = V @ self._a
+        shocks = np.einsum("hi,ij,hj->h", V, self._RQR, V)
+        var = (np.einsum("hi,ij,hj->h", V, self._P, V)
+               + np.concatenate([[0.0], np.cumsum(shocks[:-1])]) + self._H)
         return SimpleNamespace(predicted_mean=mean, var_pred_mean=var)
 
 
@@ -927,6 +976,13 @@ class ARIMAForecaster(_DeterministicForecaster):
         self.fit_warnings_ = list(dict.fromkeys(str(w.message) for w in caught))
         self._exog_cols = list(exog.columns)
         self._calibrate()
+
+    def _dynamic_forecast(self, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        res = self.results_
+        if not isinstance(res, _FixedARIMAResults):
+            res = _FixedARIMAResults.of(res)
+        fc = res.get_forecast(steps)
+        return fc.predicted_mean, fc.var_pred_mean
 
     def _forecast(self, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.method == "two_step":
@@ -1103,6 +1159,14 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
         {"order": (1, 1, 1), "dynamics_window": 365, "yearly_order": 4,
          "yearly_min_days": 365, "history_window": 730},
     ),
+    # no moving-average term: a random walk with AR(1) steps, whose forecast variance
+    # grows with the horizon (with (1, 1, 1) the MA term often nears -1, a nearly
+    # stationary error with intervals that hardly widen: level shifts escape them)
+    "arima110_w365_y4_h730": (
+        "ARIMAForecaster",
+        {"order": (1, 1, 0), "dynamics_window": 365, "yearly_order": 4,
+         "yearly_min_days": 365, "history_window": 730},
+    ),
 }
 
 #: The fixed rules an automatic choice picks from, by pool name: ``"auto"`` (the six
@@ -1115,8 +1179,17 @@ AUTO_POOLS: dict[str, tuple[str, ...]] = {
         "arima111_w730_trend", "ets_damped_w365",
     ),
     "auto_y365": ("arima111_w365_y4_h1095", "arima111_w365_y10_h1095", "arima111_w365_y4_h730"),
+    # with or without the MA term (the default's model, and the random-walk one)
+    "auto_ma": ("arima111_w365_y4_h730", "arima110_w365_y4_h730"),
 }
 AUTO_CANDIDATES: tuple[str, ...] = AUTO_POOLS["auto"]
+
+#: Forecast combinations, by name: ``make_candidate("<name>+fastcal")`` (or ``+cal``)
+#: forecasts the equal-weight mean of the listed rules, its interval calibrated by inner
+#: cross-validation of that mean (``_InnerCVForecaster(combine=True)``).
+COMBINATIONS: dict[str, tuple[str, ...]] = {
+    "mean_ma_y4_h730": ("arima111_w365_y4_h730", "arima110_w365_y4_h730"),
+}
 
 #: Suffixes of a rule name: the interval calibrated by inner cross-validation, with the
 #: model refitted at every inner cutoff (``"+cal"``) or with its dynamic parameters held
@@ -1129,7 +1202,7 @@ DEFAULT_RULE = "arima111_w365_y4_h730+fastcal"
 
 
 def _rule_names() -> list[str]:
-    bases = sorted(CANDIDATES) + sorted(AUTO_POOLS)
+    bases = sorted(CANDIDATES) + sorted(AUTO_POOLS) + sorted(COMBINATIONS)
     return sorted(CANDIDATES) + [f"{b}{s}" for s in CAL_SUFFIXES for b in bases]
 
 
@@ -1147,6 +1220,10 @@ def make_candidate(name: str, **overrides: Any) -> Any:
         if not name.endswith(suffix):
             continue
         base = name[: -len(suffix)]
+        if base in COMBINATIONS:
+            return _InnerCVForecaster(candidates=COMBINATIONS[base], combine=True,
+                                      level=overrides.get("level", 0.8),
+                                      overrides=overrides or None, refit=refit)
         pool = AUTO_POOLS.get(base, (base,) if base in CANDIDATES else None)
         if pool is not None:
             return _InnerCVForecaster(candidates=pool, level=overrides.get("level", 0.8),
@@ -1196,14 +1273,24 @@ class _InnerCVForecaster(Estimator):
     dynamic parameters estimated on the days they score (two or three parameters; the
     deterministic terms, which carry the seasonal shape, are re-estimated without them).
 
-    With no room for an inner cutoff the first candidate is used, uncalibrated
-    (``scale_ = 1``). ``start_params`` (candidate name -> starting values of its dynamic
+    ``combine=True`` chooses nothing: the forecast is the equal-weight mean of every
+    candidate's forecast (of ``yhat`` and of each interval bound, on the log scale for
+    log models, i.e. a geometric mean), and the calibration scores that mean on the inner
+    cutoffs. Combining forecasts of different models is the oldest robust gain in
+    forecasting (Bates & Granger 1969; the simple mean won the M4 competition's
+    combinations, Makridakis et al. 2020); here it is two error models, one whose
+    forecast reverts to the deterministic terms and one that follows the last level.
+
+    With no room for an inner cutoff the first candidate is used (all of them with
+    ``combine``), uncalibrated (``scale_ = 1``). ``start_params`` (candidate name -> starting values of its dynamic
     model; ``cross_validation`` passes the previous cutoff's ``warm_start_params_``)
     warm-starts the fits to the whole history.
 
-    Fitted attributes: ``chosen_``, ``scale_``, ``inner_scores_`` (candidate -> inner
-    MAPE; NaN for a candidate that failed), ``inner_cutoffs_``, ``model_`` (the fitted
-    forecaster), ``last_date_``.
+    Fitted attributes: ``chosen_`` (a candidate name, or ``"mean(...)"`` of the
+    combined ones), ``members_`` (the candidates whose forecasts are used),
+    ``scale_``, ``inner_scores_`` (candidate -> inner MAPE; NaN for a candidate that
+    failed), ``inner_cutoffs_``, ``models_`` (the fitted forecasters of ``members_``),
+    ``model_`` (the first of them), ``last_date_``.
 
     Examples
     --------
@@ -1225,7 +1312,9 @@ class _InnerCVForecaster(Estimator):
         overrides: dict[str, Any] | None = None,
         refit: bool = True,
         start_params: dict[str, Any] | None = None,
+        combine: bool = False,
     ) -> None:
+        self.combine = combine
         self.candidates = candidates
         self.horizon = horizon
         self.n_inner = n_inner
@@ -1295,16 +1384,21 @@ class _InnerCVForecaster(Estimator):
                 m._fixed_params = params
             m._fit_clean(history)
             pred = m._predict_at(pd.DatetimeIndex(target["ds"]))
-            frames.append(pd.DataFrame({
-                "ds": target["ds"].to_numpy(), "y": target["y"].to_numpy(),
-                "yhat": pred["yhat"].to_numpy(), "yhat_lower": pred["yhat_lower"].to_numpy(),
-                "yhat_upper": pred["yhat_upper"].to_numpy(), "cutoff": c,
-            }))
+            frames.append((target["ds"].to_numpy(), target["y"].to_numpy(),
+                           *(pred[col].to_numpy() for col in _PRED_COLUMNS),
+                           np.full(len(target), np.datetime64(c, "ns"))))
         if not frames:
             raise ValueError("no inner target rows")
-        return pd.concat(frames, ignore_index=True)
+        # one frame at the end (not one per inner cutoff): same rows as cross_validation
+        cols = ("ds", "y", *_PRED_COLUMNS, "cutoff")
+        return pd.DataFrame({k: np.concatenate([f[i] for f in frames])
+                             for i, k in enumerate(cols)})
 
     def fit(self, df: pd.DataFrame) -> Self:
+        return self._fit_clean(_validate_frame(df))
+
+    def _fit_clean(self, clean: pd.DataFrame) -> Self:
+        """``fit`` on a frame already checked by ``_validate_frame`` (cross_validation)."""
         self._reset()
         check_level(self.level)
         names = [self.candidates] if isinstance(self.candidates, str) else list(self.candidates)
@@ -1316,7 +1410,6 @@ class _InnerCVForecaster(Estimator):
         if self.start_params is not None and not isinstance(self.start_params, dict):
             raise ValueError("start_params must be None or a dict: candidate name -> values")
         start = dict(self.start_params or {})
-        clean = _validate_frame(df)
         cuts, h = self._inner_cutoffs(clean["ds"])
         scores: dict[str, float] = {}
         frames: dict[str, pd.DataFrame] = {}
@@ -1338,20 +1431,36 @@ class _InnerCVForecaster(Estimator):
                     frames[name] = cv
                     scores[name] = _mean_bucket_mape(cv, buckets)
             finite = {k: v for k, v in scores.items() if np.isfinite(v)}
-            chosen = (min(finite, key=lambda k: (finite[k], names.index(k))) if finite
-                      else names[0])
+            if self.combine:
+                # every candidate that scored (all of them without inner cutoffs)
+                members = [n for n in names if n in finite] or (names if not scores else [])
+                if not members:
+                    raise ValueError(f"no candidate of {names} could be backtested inside "
+                                     "the history")
+                chosen = "mean(" + ", ".join(members) + ")"
+            else:
+                members = [min(finite, key=lambda k: (finite[k], names.index(k))) if finite
+                           else names[0]]
+                chosen = members[0]
+            log = self._common_log(members)
             scale = 1.0
-            if self.calibrate and chosen in frames:
-                log = bool(getattr(self._make(chosen), "log", False))
-                scale = _conformal_scale(frames[chosen], self.level, log=log)
-            model = full.get(chosen)
-            if model is None:
-                model = self._make(chosen, start.get(chosen)).fit(clean)
+            if self.calibrate and all(n in frames for n in members):
+                inner = _mean_frame([frames[n] for n in members], log=log)
+                if self.combine:
+                    scores[chosen] = _mean_bucket_mape(inner, buckets)
+                scale = _conformal_scale(inner, self.level, log=log)
+            models = []
+            for n in members:
+                if n not in full:
+                    full[n] = self._make(n, start.get(n)).fit(clean)
+                models.append(full[n])
         self.inner_scores_ = scores
         self.inner_cutoffs_ = cuts
         self.chosen_ = chosen
+        self.members_ = members
         self.scale_ = scale
-        self.model_ = model
+        self.models_ = models
+        self.model_ = models[0]
         self._full = full
         self.last_date_ = clean["ds"].iloc[-1]
         return self
@@ -1362,7 +1471,7 @@ class _InnerCVForecaster(Estimator):
         to the whole history), for warm-starting the next fit."""
         if not hasattr(self, "model_"):
             return None
-        fitted = {**getattr(self, "_full", {}), self.chosen_: self.model_}
+        fitted = {**getattr(self, "_full", {}), **dict(zip(self.members_, self.models_))}
         out = {}
         for name, m in fitted.items():
             p = getattr(m, "warm_start_params_", None)
@@ -1373,7 +1482,23 @@ class _InnerCVForecaster(Estimator):
     def predict(self, horizon: Any) -> pd.DataFrame:
         """The chosen model's forecast, its interval scaled by ``scale_``."""
         self._check_fitted()
-        out = self.model_.predict(horizon)
+        return self._scaled(self._mean([m.predict(horizon) for m in self.models_]))
+
+    def _predict_at(self, dates: pd.DatetimeIndex) -> pd.DataFrame:
+        """``predict`` at dates already checked (cross_validation)."""
+        return self._scaled(self._mean([m._predict_at(dates) for m in self.models_]))
+
+    def _mean(self, frames: list[pd.DataFrame]) -> pd.DataFrame:
+        if len(frames) == 1:
+            return frames[0]
+        return _mean_frame(frames, log=bool(getattr(self.model_, "log", False)))
+
+    def _common_log(self, names: Sequence[str]) -> bool:
+        """Whether the candidates model log y (the settings and ``overrides`` they share
+        fix it for all of them)."""
+        return bool(getattr(self._make(names[0]), "log", False))
+
+    def _scaled(self, out: pd.DataFrame) -> pd.DataFrame:
         if self.scale_ == 1.0:
             return out
         log = bool(getattr(self.model_, "log", False))
@@ -1385,6 +1510,21 @@ class _InnerCVForecaster(Estimator):
         out = out.assign(yhat_lower=np.minimum(g(lo), out["yhat"]),
                          yhat_upper=np.maximum(g(hi), out["yhat"]))
         return _finite_frame(out, type(self).__name__)
+
+
+#: The forecast columns of ``predict`` (after ``ds``).
+_PRED_COLUMNS = ("yhat", "yhat_lower", "yhat_upper")
+
+
+def _mean_frame(frames: Sequence[pd.DataFrame], *, log: bool) -> pd.DataFrame:
+    """The equal-weight mean of forecasts of the same rows: of ``yhat`` and of each
+    bound, on the log scale if ``log`` (a geometric mean; the order lower <= yhat <=
+    upper of every member carries over to the mean)."""
+    out = frames[0].copy()
+    for col in _PRED_COLUMNS:
+        vals = np.stack([f[col].to_numpy(float) for f in frames])
+        out[col] = np.exp(np.log(vals).mean(axis=0)) if log else vals.mean(axis=0)
+    return out
 
 
 def _mean_bucket_mape(cv: pd.DataFrame, buckets: Sequence[tuple[int, int]]) -> float:
@@ -1922,7 +2062,7 @@ def _cross_validate(data: pd.DataFrame, cut: Sequence[pd.Timestamp],
         if target.empty:
             continue
         m = make(prev)
-        if isinstance(m, BaseForecaster):  # data validated once above
+        if isinstance(m, (BaseForecaster, _InnerCVForecaster)):  # data validated once above
             m._fit_clean(history)
             pred = m._predict_at(pd.DatetimeIndex(target["ds"]))
         else:

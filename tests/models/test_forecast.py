@@ -1080,7 +1080,7 @@ def test_inner_cv_in_cross_validation_equals_fit_and_predict_per_cutoff():
     cuts = [df["ds"].iloc[500], df["ds"].iloc[600]]
     cv = F.cross_validation(df, horizon="60 days", cutoffs=cuts,
                             model=F.make_candidate("arima111_w365_y4_h730+fastcal"))
-    for c, rtol in zip(cuts, (1e-9, 1e-4)):
+    for c, rtol in zip(cuts, (1e-9, 1e-4), strict=True):
         # (the second cutoff's fit is warm-started from the first's parameters: the
         # likelihood maximisation stops at a point a tolerance away)
         m = F.make_candidate("arima111_w365_y4_h730+fastcal").fit(df[df["ds"] <= c])

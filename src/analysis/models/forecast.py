@@ -1282,9 +1282,9 @@ class _InnerCVForecaster(Estimator):
     forecast reverts to the deterministic terms and one that follows the last level.
 
     With no room for an inner cutoff the first candidate is used (all of them with
-    ``combine``), uncalibrated (``scale_ = 1``). ``start_params`` (candidate name -> starting values of its dynamic
-    model; ``cross_validation`` passes the previous cutoff's ``warm_start_params_``)
-    warm-starts the fits to the whole history.
+    ``combine``), uncalibrated (``scale_ = 1``). ``start_params`` (candidate name ->
+    starting values of its dynamic model; ``cross_validation`` passes the previous
+    cutoff's ``warm_start_params_``) warm-starts the fits to the whole history.
 
     Fitted attributes: ``chosen_`` (a candidate name, or ``"mean(...)"`` of the
     combined ones), ``members_`` (the candidates whose forecasts are used),
@@ -1471,7 +1471,8 @@ class _InnerCVForecaster(Estimator):
         to the whole history), for warm-starting the next fit."""
         if not hasattr(self, "model_"):
             return None
-        fitted = {**getattr(self, "_full", {}), **dict(zip(self.members_, self.models_))}
+        fitted = {**getattr(self, "_full", {}),
+                  **dict(zip(self.members_, self.models_, strict=True))}
         out = {}
         for name, m in fitted.items():
             p = getattr(m, "warm_start_params_", None)

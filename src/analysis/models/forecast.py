@@ -338,9 +338,14 @@ def _daily_from_clean(clean: pd.DataFrame, *, log: bool, min_days: int, model: s
             f"history too short for {model}: {len(clean)} observation(s) spanning {span} "
             f"day(s), needs at least {min_days} days"
         )
-    s = pd.Series(clean["y"].to_numpy(), index=pd.DatetimeIndex(clean["ds"]), name="y")
-    s = s.reindex(pd.date_range(s.index[0], s.index[-1], freq="D"))
-    return np.log(s) if log else s
+    values = clean["y"].to_numpy(dtype=float)
+    ds = clean["ds"].to_numpy()
+    if len(values) != span:  # gaps: NaN on the absent days (clean is sorted, unique)
+        full = np.full(span, np.nan)
+        full[(ds - ds[0]) // np.timedelta64(1, "D")] = values
+        values = full
+    index = pd.date_range(clean["ds"].iloc[0], periods=span, freq="D")
+    return pd.Series(np.log(values) if log else values, index=index, name="y")
 
 
 def _finite_frame(out: pd.DataFrame, model: str) -> pd.DataFrame:
@@ -418,6 +423,11 @@ class BaseForecaster(Estimator):
 
     def _predict_at(self, dates: pd.DatetimeIndex) -> pd.DataFrame:
         """``predict`` at dates already checked to be daily and after the history."""
+        mean, lo, hi = self._predict_arrays(dates)
+        return pd.DataFrame({"ds": dates, "yhat": mean, "yhat_lower": lo, "yhat_upper": hi})
+
+    def _predict_arrays(self, dates: pd.DatetimeIndex) -> tuple[np.ndarray, ...]:
+        """yhat, yhat_lower, yhat_upper of ``_predict_at`` as arrays."""
         steps = np.asarray((dates - self.last_date_).days, dtype=int)
         with blas_thread_limit() if self._limit_threads else contextlib.nullcontext():
             mean, lo, hi = self._forecast(int(steps.max()))
@@ -429,14 +439,7 @@ class BaseForecaster(Estimator):
             raise RuntimeError(
                 f"{type(self).__name__} produced a non-finite forecast; check the input data"
             )
-        return pd.DataFrame(
-            {
-                "ds": dates,
-                "yhat": mean,
-                "yhat_lower": np.minimum(lo, mean),
-                "yhat_upper": np.maximum(hi, mean),
-            }
-        )
+        return mean, np.minimum(lo, mean), np.maximum(hi, mean)
 
 
 # --------------------------------------------------------------------------------------
@@ -1375,18 +1378,18 @@ class _InnerCVForecaster(Estimator):
         for c in cuts:
             k = int(np.searchsorted(ds, np.datetime64(c), side="right"))
             j = int(np.searchsorted(ds, np.datetime64(c + pd.Timedelta(days=h)), side="right"))
-            history, target = clean.iloc[:k], clean.iloc[k:j]
-            if target.empty:
+            history = clean.iloc[:k]
+            if j == k:
                 continue
             m = self._make(name)
             if params is not None and np.isfinite(params).all() and self._same_terms(
                     m, fitted, history):
                 m._fixed_params = params
             m._fit_clean(history)
-            pred = m._predict_at(pd.DatetimeIndex(target["ds"]))
-            frames.append((target["ds"].to_numpy(), target["y"].to_numpy(),
-                           *(pred[col].to_numpy() for col in _PRED_COLUMNS),
-                           np.full(len(target), np.datetime64(c, "ns"))))
+            dates = ds[k:j]
+            frames.append((dates, clean["y"].to_numpy()[k:j],
+                           *m._predict_arrays(pd.DatetimeIndex(dates)),
+                           np.full(j - k, np.datetime64(c, "ns"))))
         if not frames:
             raise ValueError("no inner target rows")
         # one frame at the end (not one per inner cutoff): same rows as cross_validation

@@ -1,6 +1,6 @@
 """Forecasting benchmark: the default chosen by leave-one-series-out, Prophet and statsforecast.
 
-Run with ``python benchmarks/bench_forecast.py`` (about 15 min on 2 shared cores;
+Run with ``python benchmarks/bench_forecast.py`` (about 10 min on 2 shared cores;
 ``--quick`` uses fewer cutoffs, ``--no-timing`` skips the fresh-process timings, and
 ``--cache DIR`` keeps the peers' cross-validations between runs). Prints figures only
 (no assertions). This is the script whose output chose
@@ -23,9 +23,10 @@ interval.
 Selection (``analysis.models.forecast.select_rule``): among the package's candidate
 rules (``CANDIDATES``; the same with the interval calibrated by inner cross-validation,
 refitting at every inner cutoff ``+cal`` or with the ARIMA parameters held at the
-whole-history fit ``+fastcal``; and ``auto+cal``, ``auto_y365+fastcal``,
-``auto_y365+cal``, the rule chosen per series among a pool of ``AUTO_POOLS`` by inner
-cross-validation on the training window), the lowest geometric mean over series of the
+whole-history fit ``+fastcal``; ``auto+cal``, ``auto_y365+fastcal``, ``auto_y365+cal``
+and ``auto_ma+fastcal``, the rule chosen per series among a pool of ``AUTO_POOLS`` by
+inner cross-validation on the training window; and the forecast combinations of
+``COMBINATIONS`` with ``+fastcal``, the mean of several rules' forecasts), the lowest geometric mean over series of the
 mean bucket MAPE among those whose mean coverage lies in 0.75-0.85, 1 % counting as a
 tie, then the fastest (total warm time), then coverage closest to 0.80. Leave-one-series-out: the figures printed for a selection
 series are those of the rule chosen on the *other* seven; the checks get the rule chosen

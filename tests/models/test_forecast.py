@@ -1128,3 +1128,17 @@ def test_combination_without_inner_cutoffs_is_the_uncalibrated_mean():
     for col in ("yhat", "yhat_lower", "yhat_upper"):
         geo = np.sqrt(alone[0][col].to_numpy() * alone[1][col].to_numpy())
         assert np.allclose(fc[col], geo, rtol=1e-6), col
+
+
+def test_combination_names_build_combining_forecasters():
+    for name, members in F.COMBINATIONS.items():
+        assert set(members) <= set(F.CANDIDATES)
+        for suffix, refit in F.CAL_SUFFIXES.items():
+            m = F.make_candidate(name + suffix, log=False)
+            assert m.combine and m.candidates == members and m.refit is refit
+            assert m.overrides == {"log": False}
+        with pytest.raises(ValueError, match="unknown candidate"):
+            F.make_candidate(name)  # a combination is always calibrated
+    assert "mean_ma_y4_h730+fastcal" in F._rule_names()
+    assert F.make_candidate("arima110_w365_y4_h730").order == (1, 1, 0)
+    assert F.AUTO_POOLS["auto_ma"] == F.COMBINATIONS["mean_ma_y4_h730"]

@@ -737,8 +737,9 @@ class _DeterministicForecaster(BaseForecaster):
         else:
             beta = np.linalg.lstsq(X[observed], values[observed], rcond=None)[0]
         self.regression_params_ = beta
-        resid = pd.Series(values - X @ self.regression_params_, index=z.index)
-        resid = resid.interpolate(method="linear").to_numpy()
+        resid = values - X @ self.regression_params_
+        if not observed.all():  # interior gaps (the history starts and ends observed)
+            resid = pd.Series(resid, index=z.index).interpolate(method="linear").to_numpy()
         window = self.dynamics_window
         first = 0 if window is None else max(0, len(resid) - int(window))
         self.observed_ = observed[first:]

@@ -1036,7 +1036,8 @@ def test_design_memo_equals_statsmodels_for_every_start_day(trend, yearly):
     m.yearly_order_ = yearly
     F._DESIGN_CACHE.clear()
     for start, n in [("2020-03-05", 400), ("2019-12-30", 30), ("2020-02-23", 800),
-                     ("2020-03-09", 14), ("2016-02-29", 1500), ("2031-07-01", 100)]:
+                     ("2020-03-09", 14), ("2016-02-29", 1500), ("2031-07-01", 100),
+                     ("1901-01-01", 60), ("2020-03-05", 400)]:  # far apart: rebuilt
         for weekly in (True, False):
             idx = pd.date_range(start, periods=n, freq="D")
             ref = F._DeterministicForecaster._build_design(m, idx, weekly)
@@ -1046,6 +1047,8 @@ def test_design_memo_equals_statsmodels_for_every_start_day(trend, yearly):
             # ... and the columns of DeterministicProcess itself, in its order
             dp = m._design(idx, weekly).in_sample()
             assert np.allclose(got, dp.to_numpy(), atol=1e-12)
+            anchor, full = F._DESIGN_CACHE[(yearly, weekly, trend)]
+            assert len(full) <= F._DESIGN_MAX_DAYS + n + F._DESIGN_MARGIN
 
 
 @pytest.mark.parametrize("order", [(1, 1, 1), (1, 1, 0), (2, 1, 1), (1, 0, 0)])

@@ -562,6 +562,9 @@ _DESIGN_CACHE: dict[tuple[Any, ...], tuple[pd.Timestamp, np.ndarray]] = {}
 _DESIGN_CACHE_SIZE = 16
 #: Extra days built into a memoized design matrix beyond the rows asked for.
 _DESIGN_MARGIN = 2 * 366
+#: A memoized matrix is extended to cover a new index up to this many days (about 55
+#: years, a few MB), else rebuilt for the new index alone.
+_DESIGN_MAX_DAYS = 20_000
 
 
 class _DeterministicForecaster(BaseForecaster):
@@ -639,6 +642,8 @@ class _DeterministicForecaster(BaseForecaster):
             lo = start if anchor is None else min(start, anchor)
             hi = start + pd.Timedelta(days=n) if anchor is None else max(
                 start + pd.Timedelta(days=n), anchor + pd.Timedelta(days=len(full)))
+            if (hi - lo).days > _DESIGN_MAX_DAYS:  # far-apart series: start afresh
+                lo, hi = start, start + pd.Timedelta(days=n)
             # room for the next cutoffs of a backtest (later starts, longer windows)
             span = (hi - lo).days + _DESIGN_MARGIN
             anchor, full = lo, self._anchored_design(

@@ -1058,10 +1058,11 @@ def test_state_space_forecast_of_a_fit_equals_statsmodels_get_forecast(order):
     rng = np.random.default_rng(5)
     u = 0.1 * np.cumsum(rng.normal(size=365)) + rng.normal(size=365)
     res = SARIMAX(u, order=order, trend="n", concentrate_scale=True).fit(disp=False)
-    ref = res.get_forecast(400)
-    fc = F._FixedARIMAResults.of(res).get_forecast(400)
-    assert np.allclose(fc.predicted_mean, ref.predicted_mean, rtol=1e-10, atol=1e-12)
-    assert np.allclose(fc.var_pred_mean, ref.var_pred_mean, rtol=1e-10, atol=1e-12)
+    for steps in (1, 2, 3, 7, 64, 400):  # the powers of T are built by doubling
+        ref = res.get_forecast(steps)
+        fc = F._FixedARIMAResults.of(res).get_forecast(steps)
+        assert np.allclose(fc.predicted_mean, ref.predicted_mean, rtol=1e-10, atol=1e-12)
+        assert np.allclose(fc.var_pred_mean, ref.var_pred_mean, rtol=1e-10, atol=1e-12)
 
 
 def test_arima_two_step_forecast_uses_the_fit_as_statsmodels_would():
@@ -1145,3 +1146,11 @@ def test_combination_names_build_combining_forecasters():
     assert "mean_ma_y4_h730+fastcal" in F._rule_names()
     assert F.make_candidate("arima110_w365_y4_h730").order == (1, 1, 0)
     assert F.AUTO_POOLS["auto_ma"] == F.COMBINATIONS["mean_ma_y4_h730"]
+
+
+def test_arima_results_skip_the_parameter_covariance_and_give_it_on_demand():
+    df, _ = synthetic_log_series(n=500, seed=16)
+    m = F.ARIMAForecaster().fit(df)
+    assert m.results_.cov_type == "none"
+    full = m.results_.model.filter(m.results_.params)
+    assert np.all(np.isfinite(full.bse)) and np.allclose(full.llf, m.results_.llf)

@@ -33,10 +33,12 @@ Forecasters
     with installs from ``install_scenario`` ("fading", "renewed_shock", "no_influx").
 
 The statistical forecasters keep the statsmodels results object of their dynamic model
-as ``results_``, statsmodels' fit warnings (e.g. non-convergence) in ``fit_warnings_``
-rather than printing them, and the OLS coefficients of the deterministic part in
-``regression_params_`` (for the columns of ``dp_``, the DeterministicProcess). They work
-on log y when ``log=True`` (the default), so ``yhat`` is the forecast *median*
+as ``results_`` (for ARIMA without the parameters' covariance, ``cov_type="none"``:
+``results_.model.filter(results_.params)`` has the standard errors), statsmodels' fit
+warnings (e.g. non-convergence) in ``fit_warnings_`` rather than printing them, and the
+OLS coefficients of the deterministic part in ``regression_params_`` (for the columns
+of ``dp_``, the DeterministicProcess). They work on log y when ``log=True`` (the
+default), so ``yhat`` is the forecast *median*
 ``exp(E[log y])``, and the interval bounds are the exponentiated log-scale bounds. The
 dynamic model is fitted to the last ``dynamics_window`` days (default 365) of the
 residual; the deterministic terms use the whole history, or its last
@@ -191,6 +193,7 @@ import contextlib
 import copy
 import math
 import os
+import statistics
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
@@ -775,10 +778,8 @@ class _DeterministicForecaster(BaseForecaster):
         return sfe
 
     def _calibrate(self) -> None:
-        from scipy import stats
-
         width = self.level
-        zq = float(stats.norm.ppf(0.5 + width / 2))
+        zq = statistics.NormalDist().inv_cdf(0.5 + width / 2)
         self.z_lo_, self.z_hi_ = -zq, zq
         if self.intervals == "empirical":
             sr = np.asarray(self._std_resid(), dtype=float)
@@ -860,11 +861,14 @@ class _FixedARIMAResults:
         v(h) a and the variance v(h) P v(h)' + sum over i < h of v(i) RQR v(i)' + H."""
         from types import SimpleNamespace
 
+        # the rows v(h) by doubling: v(m + i) = v(i) T^m for i < m (log2(steps) products)
         V = np.empty((steps, self._Z.size))
-        v = self._Z
-        for h in range(steps):
-            V[h] = v
-            v = v @ self._T
+        V[0] = self._Z
+        Tm, m = self._T, 1
+        while m < steps:
+            n = min(m, steps - m)
+            V[m : m + n] = V[:n] @ Tm
+            Tm, m = Tm @ Tm, 2 * m
         mean = V @ self._a
         shocks = np.einsum("hi,ij,hj->h", V, self._RQR, V)
         var = (np.einsum("hi,ij,hj->h", V, self._P, V)
@@ -972,7 +976,9 @@ class ARIMAForecaster(_DeterministicForecaster):
         # L-BFGS stops once an iteration improves the log-likelihood by less than
         # factr * machine epsilon of its value (see _LBFGS_FACTR)
         params = mod.fit(start_params=start, disp=False, return_params=True, factr=_LBFGS_FACTR)
-        return mod.filter(params)
+        # the parameters' covariance is not computed (it costs more filter runs than the
+        # fit's forecasts need): results_.model.filter(params) gives it on demand
+        return mod.filter(params, cov_type="none")
 
     def _fit_joint(self, z: pd.Series) -> None:
         from statsmodels.tsa.statespace.sarimax import SARIMAX

@@ -26,10 +26,11 @@ refitting at every inner cutoff ``+cal`` or with the ARIMA parameters held at th
 whole-history fit ``+fastcal``; ``auto+cal``, ``auto_y365+fastcal``, ``auto_y365+cal``
 and ``auto_ma+fastcal``, the rule chosen per series among a pool of ``AUTO_POOLS`` by
 inner cross-validation on the training window; and the forecast combinations of
-``COMBINATIONS`` with ``+fastcal``, the mean of several rules' forecasts), the lowest geometric mean over series of the
-mean bucket MAPE among those whose mean coverage lies in 0.75-0.85, 1 % counting as a
-tie, then the fastest (total warm time), then coverage closest to 0.80. Leave-one-series-out: the figures printed for a selection
-series are those of the rule chosen on the *other* seven; the checks get the rule chosen
+``COMBINATIONS`` with ``+fastcal``, the mean of several rules' forecasts), the lowest
+geometric mean over series of the mean bucket MAPE among those whose mean coverage lies
+in 0.75-0.85, 1 % counting as a tie, then the fastest (total warm time), then coverage
+closest to 0.80. Leave-one-series-out: the figures printed for a selection series are
+those of the rule chosen on the *other* seven; the checks get the rule chosen
 on all eight, which is the shipped default. A run whose ``--series`` holds no selection
 series selects nothing: its checks get ``DEFAULT_RULE``.
 
@@ -41,7 +42,9 @@ Speed: in-process warm time of each model's cross-validation per series, and, in
 processes (``_forecast_timed.py``: interpreter start and imports included, environment
 as the caller's: this script sets no thread variables), "fit + 11-cutoff
 cross-validation" on Peyton Manning for the chosen default, Prophet and statsforecast;
-``--busy N`` runs N spinning processes meanwhile (another job loading the cores).
+``--busy N`` runs N spinning processes meanwhile (another job loading the cores);
+``--ours-python`` runs the package's timings with another interpreter (the environment
+of ``make install``, without the bench extras Prophet and statsforecast need).
 """
 
 from __future__ import annotations
@@ -148,14 +151,15 @@ def fmt(x: float, w: int = 7, d: int = 4) -> str:
     return f"{'n/a':>{w}s}" if x is None or not np.isfinite(x) else f"{x:{w}.{d}f}"
 
 
-def timed(args: list[str], repeats: int) -> dict[str, float]:
-    """Median over fresh processes of whole-process, import, first and warm times."""
+def timed(args: list[str], repeats: int, python: str | None = None) -> dict[str, float]:
+    """Median over fresh processes of whole-process, import, first and warm times
+    (``python``: the interpreter to run, default this one)."""
     runs = []
     env = {k: v for k, v in os.environ.items()}
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
     for _ in range(repeats):
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, str(HERE / "_forecast_timed.py"), *args],
+        out = subprocess.run([python or sys.executable, str(HERE / "_forecast_timed.py"), *args],
                              capture_output=True, text=True, env=env, check=True)
         whole = time.perf_counter() - t0
         rec = json.loads(out.stdout.strip().splitlines()[-1])
@@ -190,6 +194,11 @@ def main() -> None:
                     help="statsforecast runners timed in fresh processes with --timing-only")
     ap.add_argument("--timing-only", metavar="RULE",
                     help="only the fresh-process timings, of RULE against the peers")
+    ap.add_argument("--ours-python", metavar="PYTHON",
+                    help="run the package's fresh-process timings (and the imports floor) "
+                    "with this interpreter, e.g. the .venv/bin/python of a clone after "
+                    "`make install`: the environment a user has, without the bench extras "
+                    "(with polars installed, statsmodels imports it: about 0.08 s)")
     args = ap.parse_args()
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
@@ -393,9 +402,13 @@ def fresh_processes(args: argparse.Namespace, rule: str, prophet: bool, sf: list
         for name in sf:
             cases[name] = ["sf", name]
         res = {}
+        ours_env = "this interpreter" if not args.ours_python else args.ours_python
+        print(f"  package and floor run by {ours_env}; Prophet and statsforecast by "
+              f"{sys.executable}")
         for label, cmd in cases.items():
             reps = args.timing_repeats if cmd[0] != "sf" else 1
-            res[label] = timed(cmd, reps)
+            python = args.ours_python if cmd[0] in ("ours", "imports") else None
+            res[label] = timed(cmd, reps, python)
             r = res[label]
             print(f"  {label:40s} whole process {r['whole_s']:6.2f} s (imports "
                   f"{r['import_s']:5.2f}, first run {r['first_s']:6.2f}), warm "

@@ -17,8 +17,9 @@ beside the peers there).
 Protocol: Prophet's rolling-origin cross-validation on every series (initial, period,
 horizon per series, cutoffs by Prophet's rule); every model, ours and the peers, is
 scored on the same cutoffs and rows: MAPE by horizon bucket (1-30 / 31-90 / 91-180 /
-181-365 days, as far as the horizon reaches), their mean, and the coverage of the 80 %
-interval.
+181-365 days, as far as the horizon reaches), their mean, the coverage of the 80 %
+interval, and the bias (median of y / yhat - 1 over the rows: positive when the
+forecasts sit below the data).
 
 Selection (``analysis.models.forecast.select_rule``): among the package's candidate
 rules (``CANDIDATES``; the same with the interval calibrated by inner cross-validation,
@@ -113,6 +114,10 @@ def summarize(cv: pd.DataFrame, horizon: int) -> dict[str, float]:
     row["mape"] = float(np.mean(mapes)) if mapes and np.isfinite(mapes).all() else np.nan
     covered = (cv["y"] >= cv["yhat_lower"]) & (cv["y"] <= cv["yhat_upper"])
     row["coverage"] = float(covered.mean())
+    # median of y / yhat - 1 over the rows: > 0 when the forecasts sit below the data
+    # (issue 15: "on rising series its forecasts sit a near-constant few percent low")
+    ok = (y > 0) & (yhat > 0)
+    row["bias"] = float(np.median(y[ok] / yhat[ok]) - 1.0) if ok.any() else np.nan
     return row
 
 
@@ -329,12 +334,13 @@ def main() -> None:
         print(f"\n{s.name} ({pk['cutoffs']} cutoffs, horizon {s.horizon}; "
               f"package rule: {rule_for[s.name]})")
         print(f"  {'model':32s} " + " ".join(f"{b:>7s}" for b in buckets)
-              + f" {'mean':>7s} {'cover':>6s} {'time s':>7s} {'MAPE/pkg':>8s}")
+              + f" {'mean':>7s} {'cover':>6s} {'bias':>6s} {'time s':>7s} {'MAPE/pkg':>8s}")
         shown = [pk] + [r for _, r in sub[~sub["ours"]].iterrows()]
         for r in shown:
             label = f"package: {r['model']}" if r["ours"] else r["model"]
             print(f"  {label:32s} " + " ".join(fmt(r[b]) for b in buckets)
-                  + f" {fmt(r['mape'])} {r['coverage']:6.3f} {r['time_s']:7.1f}"
+                  + f" {fmt(r['mape'])} {r['coverage']:6.3f} {fmt(100 * r['bias'], 5, 1)}%"
+                  + f" {r['time_s']:7.1f}"
                   + f" {r['mape'] / pk['mape']:8.2f}")
         sf = sub[sub["model"].str.startswith("sf ")]
         best_sf = sf.loc[sf["mape"].idxmin()] if len(sf) else None

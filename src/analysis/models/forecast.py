@@ -111,11 +111,11 @@ processes, default environment, medians of 7). The inner cross-validation works 
 arrays: the design matrix of a window is a block of rows of one date-anchored matrix
 (``_design_matrix``), and the forecasts of every ARIMA fit come from the state-space
 recursions in vectorized form (``_FixedARIMAResults.get_forecast``, equal to
-statsmodels' ``get_forecast``). Warm, 0.34-0.39 s against Prophet's 3.65-3.70 s in three
+statsmodels' ``get_forecast``). Warm, 0.34-0.39 s against Prophet's 3.65-3.73 s in three
 runs on a quiet machine (9.3-10.8x; 5.4x before these changes), 8.7x with two spinning
 processes on the 2 cores. The whole process, imports included, 1.7-1.9 s against
-4.7-4.8 s (2.4-2.9x; 1.9x with the spinning processes): the imports of pandas and
-statsmodels alone take 1.4-1.6 s, so no statsmodels-based forecaster could be more than
+4.7-4.8 s (2.5-2.9x; 1.9x with the spinning processes): the imports of pandas and
+statsmodels alone take 1.4-1.5 s, so no statsmodels-based forecaster could be more than
 3.1-3.4x faster than Prophet here.
 
 The former default (ARIMA(1,1,1), 730-day window, uncalibrated) had been chosen on

@@ -1154,3 +1154,32 @@ def test_arima_results_skip_the_parameter_covariance_and_give_it_on_demand():
     assert m.results_.cov_type == "none"
     full = m.results_.model.filter(m.results_.params)
     assert np.all(np.isfinite(full.bse)) and np.allclose(full.llf, m.results_.llf)
+
+
+def test_point_median_forecasts_the_median_of_the_interval_distribution():
+    # left-skewed log residuals (sudden drops, like rain days in bike counts): the mean
+    # of log y lies below its median, and point="median" moves yhat up to the median
+    rng = np.random.default_rng(17)
+    n, ahead = 700, 300
+    ds = pd.date_range("2020-01-06", periods=n + ahead)
+    drops = np.where(rng.random(n + ahead) < 0.15, -rng.exponential(0.6, n + ahead), 0.0)
+    log_y = (5.0 + 0.1 * np.sin(2 * np.pi * ds.day_of_year / 365.25)
+             + rng.normal(0, 0.05, n + ahead) + drops)
+    df = pd.DataFrame({"ds": ds, "y": np.exp(log_y)})
+    train, test = df.iloc[:n], df.iloc[n:]
+    mean = F.ARIMAForecaster(yearly_order=4, yearly_min_days=365).fit(train)
+    med = F.ARIMAForecaster(yearly_order=4, yearly_min_days=365, point="median").fit(train)
+    assert mean.z_mid_ == 0.0 and med.z_mid_ > 0
+    sr = np.asarray(med._std_resid())[30:]
+    assert med.z_mid_ == pytest.approx(float(np.median(sr[np.isfinite(sr)])))
+    a, b = mean.predict(test["ds"]), med.predict(test["ds"])
+    # the same model and bounds; the point moved up by z50 * se inside them
+    assert np.allclose(a["yhat_lower"], b["yhat_lower"])
+    assert np.allclose(a["yhat_upper"], b["yhat_upper"])
+    assert (b["yhat"] > a["yhat"]).all() and (b["yhat"] <= b["yhat_upper"]).all()
+    # on the days after the history, the median forecast splits the data nearer half/half
+    above_mean = float((test["y"].to_numpy() > a["yhat"].to_numpy()).mean())
+    above_med = float((test["y"].to_numpy() > b["yhat"].to_numpy()).mean())
+    assert above_mean > 0.6 and abs(above_med - 0.5) < abs(above_mean - 0.5)
+    with pytest.raises(ValueError, match="point must be"):
+        F.ARIMAForecaster(point="mode").fit(train)

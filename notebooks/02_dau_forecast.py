@@ -276,10 +276,10 @@ if not observed:
 # ## The statistical forecaster for comparison
 #
 # The package's default forecaster (chosen by leave-one-series-out over eight real daily
-# series, `benchmarks/bench_forecast.py`: a rule picked per series by cross-validation
-# inside its history; on a history as short as this one there is no room for that check and
-# it is log DAU = weekly dummies + ARIMA errors) knows nothing of cohorts: it extrapolates
-# the series itself.
+# series, `benchmarks/bench_forecast.py`: log DAU = weekly dummies + yearly terms + ARIMA
+# errors, its interval width calibrated by cross-validation inside the history; a history
+# as short as this one has no yearly terms and no room for that check) knows nothing of
+# cohorts: it extrapolates the series itself.
 
 # %%
 #| label: fig-fc-statistical

@@ -1159,6 +1159,11 @@ class UnobservedComponentsForecaster(_DeterministicForecaster):
         return mod.fit(start_params=start, disp=False, cov_type="none")
 
 
+#: Settings of the default rule's model (``arima111_w365_y4_h730``), which its twins in
+#: ``CANDIDATES`` vary.
+_Y4_H730: dict[str, Any] = {"order": (1, 1, 1), "dynamics_window": 365, "yearly_order": 4,
+                            "yearly_min_days": 365, "history_window": 730}
+
 #: Candidate rules for the default forecaster, by name: (class name, settings). The
 #: default (``DEFAULT_RULE``) is the rule :func:`select_rule` picks on the whole
 #: benchmark set of ``benchmarks/bench_forecast.py``; for every series of the set that
@@ -1207,26 +1212,14 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
         {"order": (1, 1, 1), "dynamics_window": 365, "yearly_order": 10,
          "yearly_min_days": 365, "history_window": 1095},
     ),
-    "arima111_w365_y4_h730": (
-        "ARIMAForecaster",
-        {"order": (1, 1, 1), "dynamics_window": 365, "yearly_order": 4,
-         "yearly_min_days": 365, "history_window": 730},
-    ),
+    "arima111_w365_y4_h730": ("ARIMAForecaster", _Y4_H730),
     # the same with the point forecast at the median of the residual distribution that
     # gives the interval (skewed log residuals: the mean of log y lies below its median)
-    "arima111_w365_y4_h730_med": (
-        "ARIMAForecaster",
-        {"order": (1, 1, 1), "dynamics_window": 365, "yearly_order": 4,
-         "yearly_min_days": 365, "history_window": 730, "point": "median"},
-    ),
+    "arima111_w365_y4_h730_med": ("ARIMAForecaster", {**_Y4_H730, "point": "median"}),
     # no moving-average term: a random walk with AR(1) steps, whose forecast variance
     # grows with the horizon (with (1, 1, 1) the MA term often nears -1, a nearly
     # stationary error with intervals that hardly widen: level shifts escape them)
-    "arima110_w365_y4_h730": (
-        "ARIMAForecaster",
-        {"order": (1, 1, 0), "dynamics_window": 365, "yearly_order": 4,
-         "yearly_min_days": 365, "history_window": 730},
-    ),
+    "arima110_w365_y4_h730": ("ARIMAForecaster", {**_Y4_H730, "order": (1, 1, 0)}),
 }
 
 #: The fixed rules an automatic choice picks from, by pool name: ``"auto"`` (the six

@@ -1181,5 +1181,11 @@ def test_point_median_forecasts_the_median_of_the_interval_distribution():
     above_mean = float((test["y"].to_numpy() > a["yhat"].to_numpy()).mean())
     above_med = float((test["y"].to_numpy() > b["yhat"].to_numpy()).mean())
     assert above_mean > 0.6 and abs(above_med - 0.5) < abs(above_mean - 0.5)
+    # the joint maximum-likelihood fit honours the setting too
+    joint = dict(yearly_order=0, method="joint")
+    j_mean = F.ARIMAForecaster(**joint).fit(train.iloc[-200:])
+    j_med = F.ARIMAForecaster(**joint, point="median").fit(train.iloc[-200:])
+    assert j_med.z_mid_ > 0
+    assert (j_med.predict(30)["yhat"] > j_mean.predict(30)["yhat"]).all()
     with pytest.raises(ValueError, match="point must be"):
         F.ARIMAForecaster(point="mode").fit(train)

@@ -811,8 +811,12 @@ class _DeterministicForecaster(BaseForecaster):
         else:
             det = self.dp_.out_of_sample(steps).to_numpy() @ self.regression_params_
         mean_u, var_u = self._dynamic_forecast(steps)
-        se = np.sqrt(np.maximum(var_u, 0.0))
-        mean = det + mean_u
+        return self._point_and_bounds(det + mean_u, var_u)
+
+    def _point_and_bounds(self, mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Point forecast and interval bounds from the forecast mean and variance: mean +
+        z * se with the z of ``_calibrate`` (``z_mid_`` 0 unless ``point="median"``)."""
+        se = np.sqrt(np.maximum(var, 0.0))
         return mean + self.z_mid_ * se, mean + self.z_lo_ * se, mean + self.z_hi_ * se
 
     @property
@@ -1042,9 +1046,8 @@ class ARIMAForecaster(_DeterministicForecaster):
             return super()._forecast(steps)
         exog_f = self.dp_.out_of_sample(steps)[self._exog_cols].to_numpy()
         fc = self.results_.get_forecast(steps, exog=exog_f)
-        mean = np.asarray(fc.predicted_mean, dtype=float)
-        se = np.sqrt(np.maximum(np.asarray(fc.var_pred_mean, dtype=float), 0.0))
-        return mean, mean + self.z_lo_ * se, mean + self.z_hi_ * se
+        return self._point_and_bounds(np.asarray(fc.predicted_mean, dtype=float),
+                                      np.asarray(fc.var_pred_mean, dtype=float))
 
 
 class ExponentialSmoothingForecaster(_DeterministicForecaster):

@@ -1189,3 +1189,88 @@ def test_point_median_forecasts_the_median_of_the_interval_distribution():
     assert (j_med.predict(30)["yhat"] > j_mean.predict(30)["yhat"]).all()
     with pytest.raises(ValueError, match="point must be"):
         F.ARIMAForecaster(point="mode").fit(train)
+
+
+# --------------------------------------------------------------------------------------
+# recurring calendar days (holidays learned from the history)
+# --------------------------------------------------------------------------------------
+
+
+def test_calendar_codes_by_hand():
+    # 28 Nov 2024: a Thursday, the 4th of November and its last (30 Nov is a Saturday);
+    # 26 May 2025: the last Monday of May, its 4th; 29 Feb 2024 has no fixed-date key;
+    # 1 Sep 2025: the 1st Monday, not the last
+    days = pd.DatetimeIndex(["2024-11-28", "2025-05-26", "2024-02-29", "2025-09-01"])
+    codes = F._calendar_codes(days)
+    labels = [[F._calendar_label(c) if c else "" for c in row] for row in codes.T]
+    assert labels == [
+        ["11-28", "11-Thu-4", "11-Thu-last"],
+        ["05-26", "05-Mon-4", "05-Mon-last"],
+        ["", "02-Thu-5", "02-Thu-last"],
+        ["09-01", "09-Mon-1", ""],
+    ]
+
+
+def _holiday_series(n=1100, seed=21, christmas=-0.8, thanksgiving=-0.6, start="2019-01-07"):
+    """log y = 5 + weekly + yearly + AR(1) noise, with a drop on 25 December and on the
+    4th Thursday of November (in log units) every year."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range(start, periods=n)
+    e = np.zeros(n)
+    shocks = rng.normal(0, 0.04, n)
+    for i in range(1, n):
+        e[i] = 0.6 * e[i - 1] + shocks[i]
+    weekly = np.array([0.0, 0.05, 0.05, 0.05, 0.0, -0.2, -0.25])[ds.day_of_week]
+    log_y = 5.0 + weekly + 0.2 * np.sin(2 * np.pi * ds.day_of_year / 365.25) + e
+    log_y = log_y + christmas * ((ds.month == 12) & (ds.day == 25))
+    thu4 = (ds.month == 11) & (ds.day_of_week == 3) & ((ds.day - 1) // 7 == 3)
+    log_y = log_y + thanksgiving * thu4
+    return pd.DataFrame({"ds": ds, "y": np.exp(log_y)})
+
+
+def test_recurring_days_are_learned_and_forecast():
+    df = _holiday_series()
+    train, test = df[df["ds"] < "2021-11-01"], df[df["ds"] >= "2021-11-01"]
+    settings = dict(yearly_order=4, yearly_min_days=365, history_window=730)
+    plain = F.ARIMAForecaster(**settings).fit(train)
+    rd = F.ARIMAForecaster(**settings, recurring_days=True).fit(train)
+    assert plain.recurring_days_ == []
+    # the two planted days (the 4th Thursday of November 2019-2020 was also the last)
+    assert set(rd.recurring_days_) >= {"12-25", "11-Thu-4"}
+    assert set(rd.recurring_days_) <= {"12-25", "11-Thu-4", "11-Thu-last"}
+    # the coefficients are the last entries of regression_params_
+    k = len(rd.recurring_days_)
+    coef = dict(zip(rd.recurring_days_, rd.regression_params_[-k:], strict=True))
+    assert coef["12-25"] == pytest.approx(-0.8, abs=0.1)
+    thanks = coef["11-Thu-4"] + coef.get("11-Thu-last", 0.0)
+    assert thanks == pytest.approx(-0.6, abs=0.1)
+    # forecast on the held-out days: the holidays are where the two differ
+    a, b = plain.predict(test["ds"]), rd.predict(test["ds"])
+    for day in ("2021-11-25", "2021-12-25"):
+        i = int(np.flatnonzero(test["ds"].to_numpy() == np.datetime64(day))[0])
+        y = test["y"].iloc[i]
+        assert abs(np.log(b["yhat"].iloc[i] / y)) < 0.15 < abs(np.log(a["yhat"].iloc[i] / y))
+    # beyond the memoized design (more than 366 days ahead) the same forecasts
+    long = rd.predict(500)
+    assert np.allclose(long["yhat"].to_numpy()[:300], rd.predict(300)["yhat"].to_numpy())
+    xmas = long[(long["ds"].dt.month == 12) & (long["ds"].dt.day == 25)]
+    assert len(xmas) == 2
+
+
+def test_recurring_days_need_every_year_and_enough_history():
+    # a drop on 25 December in one year of two is not a recurring day
+    df = _holiday_series(christmas=0.0, thanksgiving=0.0)
+    once = df.copy()
+    once.loc[once["ds"] == "2020-12-25", "y"] *= np.exp(-0.8)
+    train = once[once["ds"] < "2021-11-01"]
+    m = F.ARIMAForecaster(yearly_order=4, yearly_min_days=365, history_window=730,
+                          recurring_days=True).fit(train)
+    assert m.recurring_days_ == []
+    # less than a year and a day of history: nothing is learned, the fit is the plain one
+    short = _holiday_series().iloc[:360]
+    a = F.ARIMAForecaster(yearly_order=4, yearly_min_days=300).fit(short)
+    b = F.ARIMAForecaster(yearly_order=4, yearly_min_days=300, recurring_days=True).fit(short)
+    assert b.recurring_days_ == []
+    assert np.allclose(a.predict(60)["yhat"], b.predict(60)["yhat"])
+    assert "arima111_w365_y4_h730_rd" in F.CANDIDATES
+    assert F.make_candidate("arima111_w365_y4_h730_rd").recurring_days is True

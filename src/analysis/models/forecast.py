@@ -569,6 +569,90 @@ def _empirical_z(std_resid: np.ndarray, width: float) -> tuple[float, float] | N
     return float(lo), float(hi)
 
 
+#: Recurring calendar days (``recurring_days=True``): a day's deviation from the
+#: centred rolling median of the regression residual, in robust standard deviations
+#: (1.4826 MAD), beyond which it counts as extreme; the rolling window in days (wider
+#: than the Christmas-New Year week, so a run of low days still stands out); and the
+#: fewest years a calendar key must be observed in (extreme, the same sign, in all).
+_RECURRING_Z = 3.0
+_RECURRING_WINDOW = 29
+_RECURRING_MIN_YEARS = 2
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _calendar_codes(index: pd.DatetimeIndex) -> np.ndarray:
+    """Three calendar keys per day of ``index`` (rows), as integer codes: the fixed date
+    (month * 100 + day; 0 for 29 February), the n-th weekday of the month (10000 +
+    month * 100 + weekday * 10 + n, n = 1..5) and the month's last weekday (20000 +
+    month * 100 + weekday * 10; 0 unless it is one): the keys on which public holidays
+    recur. ``_calendar_label`` spells a code out."""
+    month, day = index.month.to_numpy(), index.day.to_numpy()
+    dow = index.day_of_week.to_numpy()
+    fixed = np.where((month == 2) & (day == 29), 0, month * 100 + day)
+    nth = 10000 + month * 100 + dow * 10 + (day - 1) // 7 + 1
+    last = np.where(day + 7 > index.days_in_month.to_numpy(), 20000 + month * 100 + dow * 10, 0)
+    return np.stack([fixed, nth, last])
+
+
+def _calendar_label(code: int) -> str:
+    """"12-25" (a fixed date), "11-Thu-4" (the 4th Thursday of November) or
+    "05-Mon-last" (the last Monday of May) for a code of ``_calendar_codes``."""
+    kind, rest = divmod(int(code), 10000)
+    month, low = divmod(rest, 100)
+    if kind == 0:
+        return f"{month:02d}-{low:02d}"
+    weekday, n = divmod(low, 10)
+    return f"{month:02d}-{_WEEKDAYS[weekday]}-{n if kind == 1 else 'last'}"
+
+
+def _recurring_days(index: pd.DatetimeIndex, resid: np.ndarray, observed: np.ndarray,
+                    z: float = _RECURRING_Z, window: int = _RECURRING_WINDOW,
+                    min_years: int = _RECURRING_MIN_YEARS) -> np.ndarray:
+    """Calendar codes (``_calendar_codes``) whose days stood out from their
+    neighbourhood, in the same direction, in every one of at least ``min_years`` years
+    of the history (each code falls once a year): holidays and other recurring days
+    learned from the data, with no country's calendar. A day stands out when its
+    residual lies more than ``z`` robust standard deviations (1.4826 MAD) from the
+    centred ``window``-day rolling median of the residual."""
+    empty = np.zeros(0, dtype=np.int64)
+    if len(index) < 366 * (min_years - 1) + 1:
+        return empty
+    r = pd.Series(np.where(observed, resid, np.nan))
+    e = (r - r.rolling(window, center=True, min_periods=window // 2).median()).to_numpy()
+    ok = np.isfinite(e)
+    if ok.sum() < 2 * window:
+        return empty
+    dev = e[ok] - np.median(e[ok])
+    scale = 1.4826 * float(np.median(np.abs(dev)))
+    if not scale > 0:
+        return empty
+    score = e[ok] / scale
+    found = []
+    for codes in _calendar_codes(index[ok]):
+        keep = codes > 0
+        uniq, inv = np.unique(codes[keep], return_inverse=True)
+        sc = score[keep]
+        lo = np.full(uniq.size, np.inf)
+        hi = np.full(uniq.size, -np.inf)
+        np.minimum.at(lo, inv, sc)
+        np.maximum.at(hi, inv, sc)
+        count = np.bincount(inv, minlength=uniq.size)
+        found.append(uniq[(count >= min_years) & ((lo > z) | (hi < -z))])
+    return np.sort(np.concatenate(found)).astype(np.int64)
+
+
+def _recurring_columns(index: pd.DatetimeIndex, codes: np.ndarray) -> np.ndarray:
+    """One indicator column per calendar code of ``codes`` (sorted) on ``index``."""
+    cols = np.zeros((len(index), len(codes)))
+    if len(codes):
+        rows = np.arange(len(index))
+        for day_codes in _calendar_codes(index):
+            pos = np.minimum(np.searchsorted(codes, day_codes), len(codes) - 1)
+            hit = codes[pos] == day_codes
+            cols[rows[hit], pos[hit]] = 1.0
+    return cols
+
+
 #: Memo of deterministic design matrices, one per kind of terms, anchored on a date
 #: (see ``_DeterministicForecaster._design_matrix``).
 _DESIGN_CACHE: dict[tuple[Any, ...], tuple[pd.Timestamp, np.ndarray]] = {}
@@ -740,21 +824,16 @@ class _DeterministicForecaster(BaseForecaster):
         X, self._X_ahead = full[: len(z)], full[len(z) :]
         values = z.to_numpy()
         observed = ~np.isnan(values)
-        if self._regress_in_differences():
-            # integrated errors: OLS in levels would be a spurious regression (a level
-            # shift, e.g. a collapse and recovery, leaks into the seasonal terms); the
-            # first-difference estimator is consistent. The constant drops out (the level
-            # belongs to the integrated error); gaps break the differences.
-            both = observed[1:] & observed[:-1]
-            dX = (X[1:] - X[:-1])[both]
-            dz = (values[1:] - values[:-1])[both]
-            beta = np.linalg.lstsq(dX, dz, rcond=None)[0]
-            level = np.nanmean(values - X @ beta)
-            const = np.flatnonzero(np.all(X == 1.0, axis=0))
-            if const.size:
-                beta[const[0]] += level
-        else:
-            beta = np.linalg.lstsq(X[observed], values[observed], rcond=None)[0]
+        beta = self._regression(X, values, observed)
+        self._recurring = np.zeros(0, dtype=np.int64)
+        if getattr(self, "recurring_days", False):
+            self._recurring = _recurring_days(z.index, values - X @ beta, observed)
+            if self._recurring.size:
+                extra = _recurring_columns(ahead, self._recurring)
+                X = np.hstack([X, extra[: len(z)]])
+                self._X_ahead = np.hstack([self._X_ahead, extra[len(z):]])
+                beta = self._regression(X, values, observed)
+        self._last_day = z.index[-1]
         self.regression_params_ = beta
         resid = values - X @ self.regression_params_
         if not observed.all():  # interior gaps (the history starts and ends observed)
@@ -769,6 +848,24 @@ class _DeterministicForecaster(BaseForecaster):
         # statsmodels' warnings (e.g. ConvergenceWarning) are kept here, not printed
         self.fit_warnings_ = list(dict.fromkeys(str(w.message) for w in caught))
         self._calibrate()
+
+    def _regression(self, X: np.ndarray, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """OLS coefficients of the deterministic terms ``X`` (levels or differences)."""
+        if self._regress_in_differences():
+            # integrated errors: OLS in levels would be a spurious regression (a level
+            # shift, e.g. a collapse and recovery, leaks into the seasonal terms); the
+            # first-difference estimator is consistent. The constant drops out (the level
+            # belongs to the integrated error); gaps break the differences.
+            both = observed[1:] & observed[:-1]
+            dX = (X[1:] - X[:-1])[both]
+            dz = (values[1:] - values[:-1])[both]
+            beta = np.linalg.lstsq(dX, dz, rcond=None)[0]
+            level = np.nanmean(values - X @ beta)
+            const = np.flatnonzero(np.all(X == 1.0, axis=0))
+            if const.size:
+                beta[const[0]] += level
+            return beta
+        return np.linalg.lstsq(X[observed], values[observed], rcond=None)[0]
 
     def _regress_in_differences(self) -> bool:
         return False
@@ -809,7 +906,11 @@ class _DeterministicForecaster(BaseForecaster):
         if steps <= len(self._X_ahead):
             det = self._X_ahead[:steps] @ self.regression_params_
         else:
-            det = self.dp_.out_of_sample(steps).to_numpy() @ self.regression_params_
+            det = self.dp_.out_of_sample(steps).to_numpy()
+            if self._recurring.size:
+                future = pd.date_range(self._last_day + pd.Timedelta(days=1), periods=steps)
+                det = np.hstack([det, _recurring_columns(future, self._recurring)])
+            det = det @ self.regression_params_
         mean_u, var_u = self._dynamic_forecast(steps)
         return self._point_and_bounds(det + mean_u, var_u)
 
@@ -818,6 +919,13 @@ class _DeterministicForecaster(BaseForecaster):
         z * se with the z of ``_calibrate`` (``z_mid_`` 0 unless ``point="median"``)."""
         se = np.sqrt(np.maximum(var, 0.0))
         return mean + self.z_mid_ * se, mean + self.z_lo_ * se, mean + self.z_hi_ * se
+
+    @property
+    def recurring_days_(self) -> list[str]:
+        """The recurring calendar days of the last fit (``recurring_days=True``), spelled
+        "12-25", "11-Thu-4", "05-Mon-last"; their coefficients are the last entries of
+        ``regression_params_``."""
+        return [_calendar_label(c) for c in getattr(self, "_recurring", ())]
 
     @property
     def warm_start_params_(self) -> np.ndarray | None:
@@ -934,6 +1042,15 @@ class ARIMAForecaster(_DeterministicForecaster):
         quantiles give the bounds; with skewed residuals, e.g. rain days in bike counts
         or holidays in transit counts, the mean of log y lies below its median and
         "mean" forecasts sit low).
+    recurring_days : learn recurring calendar days from the history (two-step method):
+        a fixed date ("12-25"), an n-th weekday of a month ("11-Thu-4") or a month's last
+        weekday ("05-Mon-last") whose days stood out from the centred 29-day rolling
+        median of the regression residual by more than 3 robust standard deviations, in
+        the same direction, in every year the history holds (at least two), gets an
+        indicator column in the regression, refitted with it; the keys found are in
+        ``recurring_days_``. Public holidays of any country that fall on such keys
+        (not movable feasts such as Easter) are then forecast instead of being treated
+        as noise that pulls the level and widens the interval.
     """
 
     def __init__(
@@ -952,8 +1069,10 @@ class ARIMAForecaster(_DeterministicForecaster):
         yearly_min_days: int | None = None,
         history_window: int | None = None,
         point: str = "mean",
+        recurring_days: bool = False,
     ) -> None:
         self.point = point
+        self.recurring_days = recurring_days
         self.order = order
         self.dynamics_window = dynamics_window
         self.regression = regression
@@ -1223,6 +1342,13 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     # grows with the horizon (with (1, 1, 1) the MA term often nears -1, a nearly
     # stationary error with intervals that hardly widen: level shifts escape them)
     "arima110_w365_y4_h730": ("ARIMAForecaster", {**_Y4_H730, "order": (1, 1, 0)}),
+    # the three with recurring calendar days learned from the history (holidays: days
+    # that stood out in every year of it, see ARIMAForecaster, recurring_days)
+    "arima111_w365_y4_h730_rd": ("ARIMAForecaster", {**_Y4_H730, "recurring_days": True}),
+    "arima111_w365_y4_h730_med_rd": (
+        "ARIMAForecaster", {**_Y4_H730, "point": "median", "recurring_days": True}),
+    "arima110_w365_y4_h730_rd": (
+        "ARIMAForecaster", {**_Y4_H730, "order": (1, 1, 0), "recurring_days": True}),
 }
 
 #: The fixed rules an automatic choice picks from, by pool name: ``"auto"`` (the six
@@ -1245,6 +1371,7 @@ AUTO_CANDIDATES: tuple[str, ...] = AUTO_POOLS["auto"]
 #: cross-validation of that mean (``_InnerCVForecaster(combine=True)``).
 COMBINATIONS: dict[str, tuple[str, ...]] = {
     "mean_ma_y4_h730": ("arima111_w365_y4_h730", "arima110_w365_y4_h730"),
+    "mean_ma_y4_h730_rd": ("arima111_w365_y4_h730_rd", "arima110_w365_y4_h730_rd"),
 }
 
 #: Suffixes of a rule name: the interval calibrated by inner cross-validation, with the

@@ -1272,5 +1272,7 @@ def test_recurring_days_need_every_year_and_enough_history():
     b = F.ARIMAForecaster(yearly_order=4, yearly_min_days=300, recurring_days=True).fit(short)
     assert b.recurring_days_ == []
     assert np.allclose(a.predict(60)["yhat"], b.predict(60)["yhat"])
+    with pytest.raises(ValueError, match="recurring_days=True needs method='two_step'"):
+        F.ARIMAForecaster(method="joint", recurring_days=True).fit(short)
     assert "arima111_w365_y4_h730_rd" in F.CANDIDATES
     assert F.make_candidate("arima111_w365_y4_h730_rd").recurring_days is True

@@ -605,17 +605,17 @@ def _calendar_label(code: int) -> str:
     return f"{month:02d}-{_WEEKDAYS[weekday]}-{n if kind == 1 else 'last'}"
 
 
-def _recurring_days(index: pd.DatetimeIndex, resid: np.ndarray, observed: np.ndarray,
+def _recurring_days(codes: np.ndarray, resid: np.ndarray, observed: np.ndarray,
                     z: float = _RECURRING_Z, window: int = _RECURRING_WINDOW,
                     min_years: int = _RECURRING_MIN_YEARS) -> np.ndarray:
-    """Calendar codes (``_calendar_codes``) whose days stood out from their
-    neighbourhood, in the same direction, in every one of at least ``min_years`` years
-    of the history (each code falls once a year): holidays and other recurring days
-    learned from the data, with no country's calendar. A day stands out when its
-    residual lies more than ``z`` robust standard deviations (1.4826 MAD) from the
-    centred ``window``-day rolling median of the residual."""
+    """Calendar codes (``codes``: ``_calendar_codes`` of the history's days) whose days
+    stood out from their neighbourhood, in the same direction, in every one of at least
+    ``min_years`` years of the history (each code falls once a year): holidays and other
+    recurring days learned from the data, with no country's calendar. A day stands out
+    when its residual lies more than ``z`` robust standard deviations (1.4826 MAD) from
+    the centred ``window``-day rolling median of the residual."""
     empty = np.zeros(0, dtype=np.int64)
-    if len(index) < 366 * (min_years - 1) + 1:
+    if len(resid) < 366 * (min_years - 1) + 1:
         return empty
     r = pd.Series(np.where(observed, resid, np.nan))
     e = (r - r.rolling(window, center=True, min_periods=window // 2).median()).to_numpy()
@@ -626,29 +626,28 @@ def _recurring_days(index: pd.DatetimeIndex, resid: np.ndarray, observed: np.nda
     scale = 1.4826 * float(np.median(np.abs(dev)))
     if not scale > 0:
         return empty
-    score = e[ok] / scale
-    found = []
-    for codes in _calendar_codes(index[ok]):
-        keep = codes > 0
-        uniq, inv = np.unique(codes[keep], return_inverse=True)
-        sc = score[keep]
-        lo = np.full(uniq.size, np.inf)
-        hi = np.full(uniq.size, -np.inf)
-        np.minimum.at(lo, inv, sc)
-        np.maximum.at(hi, inv, sc)
-        count = np.bincount(inv, minlength=uniq.size)
-        found.append(uniq[(count >= min_years) & ((lo > z) | (hi < -z))])
-    return np.sort(np.concatenate(found)).astype(np.int64)
+    # the three kinds of code lie in disjoint ranges: one pass over all of them
+    flat = codes[:, ok].ravel()
+    score = np.tile(e[ok] / scale, len(codes))
+    keep = flat > 0
+    uniq, inv, count = np.unique(flat[keep], return_inverse=True, return_counts=True)
+    lo = np.full(uniq.size, np.inf)
+    hi = np.full(uniq.size, -np.inf)
+    np.minimum.at(lo, inv, score[keep])
+    np.maximum.at(hi, inv, score[keep])
+    return uniq[(count >= min_years) & ((lo > z) | (hi < -z))].astype(np.int64)
 
 
-def _recurring_columns(index: pd.DatetimeIndex, codes: np.ndarray) -> np.ndarray:
-    """One indicator column per calendar code of ``codes`` (sorted) on ``index``."""
-    cols = np.zeros((len(index), len(codes)))
+def _recurring_columns(day_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """One indicator column per calendar code of ``codes`` (sorted) on the days whose
+    ``_calendar_codes`` are ``day_codes``."""
+    n = day_codes.shape[1]
+    cols = np.zeros((n, len(codes)))
     if len(codes):
-        rows = np.arange(len(index))
-        for day_codes in _calendar_codes(index):
-            pos = np.minimum(np.searchsorted(codes, day_codes), len(codes) - 1)
-            hit = codes[pos] == day_codes
+        rows = np.arange(n)
+        for kind in day_codes:
+            pos = np.minimum(np.searchsorted(codes, kind), len(codes) - 1)
+            hit = codes[pos] == kind
             cols[rows[hit], pos[hit]] = 1.0
     return cols
 
@@ -827,9 +826,11 @@ class _DeterministicForecaster(BaseForecaster):
         beta = self._regression(X, values, observed)
         self._recurring = np.zeros(0, dtype=np.int64)
         if getattr(self, "recurring_days", False):
-            self._recurring = _recurring_days(z.index, values - X @ beta, observed)
+            day_codes = _calendar_codes(ahead)
+            self._recurring = _recurring_days(day_codes[:, : len(z)], values - X @ beta,
+                                              observed)
             if self._recurring.size:
-                extra = _recurring_columns(ahead, self._recurring)
+                extra = _recurring_columns(day_codes, self._recurring)
                 X = np.hstack([X, extra[: len(z)]])
                 self._X_ahead = np.hstack([self._X_ahead, extra[len(z):]])
                 beta = self._regression(X, values, observed)
@@ -909,7 +910,8 @@ class _DeterministicForecaster(BaseForecaster):
             det = self.dp_.out_of_sample(steps).to_numpy()
             if self._recurring.size:
                 future = pd.date_range(self._last_day + pd.Timedelta(days=1), periods=steps)
-                det = np.hstack([det, _recurring_columns(future, self._recurring)])
+                det = np.hstack([det, _recurring_columns(_calendar_codes(future),
+                                                         self._recurring)])
             det = det @ self.regression_params_
         mean_u, var_u = self._dynamic_forecast(steps)
         return self._point_and_bounds(det + mean_u, var_u)
@@ -1100,6 +1102,9 @@ class ARIMAForecaster(_DeterministicForecaster):
         if self.method == "two_step":
             super()._fit(z)
         elif self.method == "joint":
+            if self.recurring_days:
+                raise ValueError("recurring_days=True needs method='two_step' (the joint "
+                                 "fit has no recurring-day terms)")
             self._fit_joint(z)
         else:
             raise ValueError("method must be 'two_step' or 'joint'")

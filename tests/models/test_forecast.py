@@ -353,7 +353,7 @@ def test_default_forecaster_is_the_chosen_rule_and_follows_level():
     base = F.DEFAULT_RULE
     for suffix in F.CAL_SUFFIXES:
         base = base.removesuffix(suffix)
-    assert base in F.CANDIDATES or base in F.AUTO_POOLS
+    assert base in F.CANDIDATES or base in F.AUTO_POOLS or base in F.COMBINATIONS
     df, weekly = synthetic_log_series(n=400, sigma=0.03, trend=0.0)
     no_log = F.default_forecaster(log=False).fit(df)
     assert getattr(no_log, "model_", no_log).log is False
@@ -1276,3 +1276,23 @@ def test_recurring_days_need_every_year_and_enough_history():
         F.ARIMAForecaster(method="joint", recurring_days=True).fit(short)
     assert "arima111_w365_y4_h730_rd" in F.CANDIDATES
     assert F.make_candidate("arima111_w365_y4_h730_rd").recurring_days is True
+
+
+def test_memoized_calendar_codes_equal_direct_ones_for_any_window():
+    F._CODES_CACHE.clear()
+    for start, n in [("2020-03-01", 800), ("2019-12-30", 100), ("2021-06-15", 1500),
+                     ("2019-01-01", 30), ("1990-01-01", 400)]:
+        got = F._daily_calendar_codes(pd.Timestamp(start), n)
+        want = F._calendar_codes(pd.date_range(start, periods=n))
+        assert got.shape == want.shape and (got == want).all(), start
+
+
+def test_gaps_in_the_residual_are_filled_linearly_as_pandas_does():
+    df = _holiday_series(n=500)
+    gappy = df.drop(index=[100, 101, 102, 250, 400]).reset_index(drop=True)
+    m = F.ARIMAForecaster(yearly_order=0).fit(gappy)
+    X = m._design_matrix(pd.date_range(df["ds"].iloc[0], periods=500), True)
+    raw = np.log(df["y"].to_numpy()) - X @ m.regression_params_
+    raw[[100, 101, 102, 250, 400]] = np.nan
+    want = pd.Series(raw).interpolate(method="linear").to_numpy()[-len(m.resid_):]
+    assert np.allclose(m.resid_, want)

@@ -594,6 +594,30 @@ def _calendar_codes(index: pd.DatetimeIndex) -> np.ndarray:
     return np.stack([fixed, nth, last])
 
 
+#: Memo of ``_calendar_codes`` on a daily range: (first day, codes), extended as needed.
+_CODES_CACHE: dict[str, tuple[pd.Timestamp, np.ndarray]] = {}
+
+
+def _daily_calendar_codes(start: pd.Timestamp, n: int) -> np.ndarray:
+    """``_calendar_codes`` of the ``n`` days from ``start``: columns of one memoized
+    date-anchored array (the codes are functions of the date; in a backtest every fit
+    asks for a window of the same few years)."""
+    anchor, codes = _CODES_CACHE.get("daily", (None, None))
+    if anchor is None or start < anchor or (start - anchor).days + n > codes.shape[1]:
+        lo = start if anchor is None else min(start, anchor)
+        hi = start + pd.Timedelta(days=n)
+        if anchor is not None:
+            hi = max(hi, anchor + pd.Timedelta(days=codes.shape[1]))
+        if (hi - lo).days > _DESIGN_MAX_DAYS:  # far-apart series: start afresh
+            lo, hi = start, start + pd.Timedelta(days=n)
+        anchor = lo
+        codes = _calendar_codes(pd.date_range(lo, periods=(hi - lo).days + _DESIGN_MARGIN))
+        codes.flags.writeable = False
+        _CODES_CACHE["daily"] = (anchor, codes)
+    o = (start - anchor).days
+    return codes[:, o : o + n]
+
+
 def _calendar_label(code: int) -> str:
     """"12-25" (a fixed date), "11-Thu-4" (the 4th Thursday of November) or
     "05-Mon-last" (the last Monday of May) for a code of ``_calendar_codes``."""
@@ -656,6 +680,9 @@ def _recurring_columns(day_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:
 #: (see ``_DeterministicForecaster._design_matrix``).
 _DESIGN_CACHE: dict[tuple[Any, ...], tuple[pd.Timestamp, np.ndarray]] = {}
 _DESIGN_CACHE_SIZE = 16
+#: Memo of the deterministic stage of a fit (``_deterministic_stage``): the last few.
+_STAGE_CACHE: dict[tuple[Any, ...], tuple[np.ndarray, tuple[np.ndarray, ...]]] = {}
+_STAGE_CACHE_SIZE = 8
 #: Extra days built into a memoized design matrix beyond the rows asked for.
 _DESIGN_MARGIN = 2 * 366
 #: A memoized matrix is extended to cover a new index up to this many days (about 55
@@ -815,30 +842,11 @@ class _DeterministicForecaster(BaseForecaster):
         self.yearly_order_, self.weekly_ = self._resolve_terms(len(z))
         dummies = self.weekly_ and self._weekly_dummies
         self.dp_ = self._design(z.index, dummies)
-        # one evaluation of the terms over the history and the next _design_ahead days
-        # (the terms depend on the date / position only, so this equals in_sample()
-        # followed by out_of_sample(); it halves the cost of a fit + predict)
-        ahead = pd.date_range(z.index[0], periods=len(z) + self._design_ahead, freq="D")
-        full = self._design_matrix(ahead, dummies)
-        X, self._X_ahead = full[: len(z)], full[len(z) :]
         values = z.to_numpy()
         observed = ~np.isnan(values)
-        beta = self._regression(X, values, observed)
-        self._recurring = np.zeros(0, dtype=np.int64)
-        if getattr(self, "recurring_days", False):
-            day_codes = _calendar_codes(ahead)
-            self._recurring = _recurring_days(day_codes[:, : len(z)], values - X @ beta,
-                                              observed)
-            if self._recurring.size:
-                extra = _recurring_columns(day_codes, self._recurring)
-                X = np.hstack([X, extra[: len(z)]])
-                self._X_ahead = np.hstack([self._X_ahead, extra[len(z):]])
-                beta = self._regression(X, values, observed)
+        stage = self._deterministic_stage(z.index, values, observed, dummies)
+        self._X_ahead, self._recurring, self.regression_params_, resid = stage
         self._last_day = z.index[-1]
-        self.regression_params_ = beta
-        resid = values - X @ self.regression_params_
-        if not observed.all():  # interior gaps (the history starts and ends observed)
-            resid = pd.Series(resid, index=z.index).interpolate(method="linear").to_numpy()
         window = self.dynamics_window
         first = 0 if window is None else max(0, len(resid) - int(window))
         self.observed_ = observed[first:]
@@ -849,6 +857,49 @@ class _DeterministicForecaster(BaseForecaster):
         # statsmodels' warnings (e.g. ConvergenceWarning) are kept here, not printed
         self.fit_warnings_ = list(dict.fromkeys(str(w.message) for w in caught))
         self._calibrate()
+
+    def _deterministic_stage(self, index: pd.DatetimeIndex, values: np.ndarray,
+                             observed: np.ndarray, dummies: bool) -> tuple[np.ndarray, ...]:
+        """The deterministic terms ahead, the recurring days, the OLS coefficients and
+        the residual (gaps filled) of ``values`` on ``index``. Memoized on the settings
+        and the data: the members of a combination (``COMBINATIONS``) share their
+        deterministic settings and differ only in the error model, so at each cutoff
+        of a backtest the second member reuses the first one's regression."""
+        recurring = bool(getattr(self, "recurring_days", False))
+        key = (type(self).__name__, self.yearly_order_, bool(dummies), bool(self.trend),
+               self._regress_in_differences(), recurring, index[0], len(index),
+               hash(values.tobytes()))
+        hit = _STAGE_CACHE.get(key)
+        if hit is not None and np.array_equal(hit[0], values, equal_nan=True):
+            return hit[1]
+        # one evaluation of the terms over the history and the next _design_ahead days
+        # (the terms depend on the date / position only, so this equals in_sample()
+        # followed by out_of_sample(); it halves the cost of a fit + predict)
+        n = len(index)
+        ahead = pd.date_range(index[0], periods=n + self._design_ahead, freq="D")
+        full = self._design_matrix(ahead, dummies)
+        X, X_ahead = full[:n], full[n:]
+        beta = self._regression(X, values, observed)
+        codes = np.zeros(0, dtype=np.int64)
+        if recurring:
+            day_codes = _daily_calendar_codes(ahead[0], len(ahead))
+            codes = _recurring_days(day_codes[:, :n], values - X @ beta, observed)
+            if codes.size:
+                extra = _recurring_columns(day_codes, codes)
+                X = np.hstack([X, extra[:n]])
+                X_ahead = np.hstack([X_ahead, extra[n:]])
+                beta = self._regression(X, values, observed)
+        resid = values - X @ beta
+        if not observed.all():  # interior gaps (the history starts and ends observed)
+            pos = np.arange(n)
+            resid[~observed] = np.interp(pos[~observed], pos[observed], resid[observed])
+        for a in (X_ahead, beta, resid, codes):
+            a.flags.writeable = False
+        out = (X_ahead, codes, beta, resid)
+        if len(_STAGE_CACHE) >= _STAGE_CACHE_SIZE:
+            _STAGE_CACHE.pop(next(iter(_STAGE_CACHE)))
+        _STAGE_CACHE[key] = (values.copy(), out)
+        return out
 
     def _regression(self, X: np.ndarray, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
         """OLS coefficients of the deterministic terms ``X`` (levels or differences)."""
@@ -1386,7 +1437,7 @@ CAL_SUFFIXES: dict[str, bool] = {"+cal": True, "+fastcal": False}
 
 #: The rule ``default_forecaster()`` builds (see :func:`make_candidate` for the names).
 #: Chosen by leave-one-series-out; see the module docstring.
-DEFAULT_RULE = "arima111_w365_y4_h730+fastcal"
+DEFAULT_RULE = "mean_ma_y4_h730_rd+fastcal"
 
 
 def _rule_names() -> list[str]:

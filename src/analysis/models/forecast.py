@@ -80,45 +80,51 @@ Input handling (all models)
 Choice of the default, by leave-one-series-out
 ----------------------------------------------
 ``default_forecaster()`` builds the rule ``DEFAULT_RULE`` =
-``"arima111_w365_y4_h730+fastcal"``: ARIMA(1,1,1) errors (fitted to the last 365 days of
-the residual) on weekly dummies and 4 yearly Fourier pairs (used once the history spans
-a year, ``yearly_min_days=365``), everything estimated on the last 730 days of the
-history (``history_window=730``), and the 80 % interval width calibrated by inner
-rolling-origin cross-validation on that history only (3 cutoffs, horizon up to 365
-days; split-conformal quantile of the inner errors, ``_InnerCVForecaster``). The inner
-fits re-estimate the deterministic terms and hold the ARIMA parameters at the
+``"mean_ma_y4_h730_rd+fastcal"``: the equal-weight mean (geometric, on the log scale) of
+two models of log y that share their deterministic terms, weekly dummies, 4 yearly
+Fourier pairs (used once the history spans a year, ``yearly_min_days=365``) and the
+recurring calendar days learned from the history (``recurring_days=True``: holidays
+that stood out in every year of it, given two years), all estimated on the last 730
+days (``history_window=730``), and differ in their error model, fitted to the last 365
+days of the residual: ARIMA(1,1,1), whose forecast reverts towards the deterministic
+terms, and ARIMA(1,1,0), a random walk with AR(1) steps that follows the last level.
+The 80 % interval width of the mean is calibrated by inner rolling-origin
+cross-validation on that history only (3 cutoffs, horizon up to 365 days;
+split-conformal quantile of the inner errors, ``_InnerCVForecaster``), the inner fits
+re-estimating the deterministic terms with the ARIMA parameters held at the
 whole-history fit (``+fastcal``: a filter run per inner cutoff, not a likelihood
 maximisation; ``+cal`` refits). A history too short for an inner cutoff (under about
-8 months) gets the model uncalibrated. The rule was chosen by
-``benchmarks/bench_forecast.py`` (output: benchmarks/results/bench_forecast_2026-12-04.txt)
+8 months) gets the mean uncalibrated. The rule was chosen by
+``benchmarks/bench_forecast.py`` (output: benchmarks/results/bench_forecast_2026-12-06.txt)
 on eight real daily series (``benchmarks/_series.py``): lowest geometric mean of the
-mean bucket MAPE (0.1238) among the rules with mean coverage in 0.75-0.85 (0.752, just
-inside: ``auto_y365+cal`` and ``auto_y365+fastcal`` scored 0.1246 and 0.1252 with 0.749
-and 0.750 below it), 1 % counting as a tie, then the fastest, then coverage
-closest to 0.80 (``select_rule``). Two rules tied with it: its twin with the point
-forecast at the residual median (``arima111_w365_y4_h730_med+fastcal``, ``point="median"``:
-0.1233, mean coverage 0.754) and the equal-weight mean of this rule's model and its
-MA-free twin (``mean_ma_y4_h730+fastcal``, :data:`COMBINATIONS`: 0.1239, 0.813); the
-fastest won, by 1.78 s against 1.84 s and 2.8 s of summed warm time (against the median
-twin, a margin within timing noise). For each series the benchmark reports the rule
-chosen on the other seven (``leave_one_series_out``): this rule for wiki Gordon Ramsay,
-wiki Strasbourg and Puerto Rico deaths, the median twin for Chicago CTA and the
-combination for the other four (without any one of them this rule's mean coverage falls
-below 0.75: the choice is fragile at the band's edge). The previous default,
-``auto+cal`` (a per-series choice among ``AUTO_CANDIDATES`` by inner cross-validation,
-about 19 fits per forecast), scored 0.1492 there and is still available by name.
+mean bucket MAPE (0.1110) among the rules with mean coverage in 0.75-0.85 (0.814), 1 %
+counting as a tie, then the fastest, then coverage closest to 0.80 (``select_rule``).
+The default before, the single ARIMA(1,1,1) model without recurring days
+(``arima111_w365_y4_h730+fastcal``), scored 0.1238; the same mean without recurring days
+0.1239; the single ARIMA(1,1,1) with recurring days 0.1116 and its median-point twin
+0.1114, both with mean coverage 0.747, below the band (they would have tied and won as
+the faster). The recurring days carry the gain: with them the mean improves on Chicago
+CTA from 0.1835 to 0.1049 and on US births from 0.0382 to 0.0302 (holidays are where a
+transit or birth count departs most from its weekly and yearly shape), on Capital
+Bikeshare by 3 % and UCI electricity by 5 %, and is unchanged to 4 decimals on the other
+four. Against the default before, the new one is better on wiki Strasbourg (0.107 to
+0.085), Chicago CTA and US births, and worse on the Hyndsight blog (0.151 to 0.163),
+Puerto Rico deaths (+5 %), wiki Gordon Ramsay (+3.5 %), Capital Bikeshare (+2 %) and UCI
+electricity (+1 %). For each series the benchmark reports the rule chosen on the other
+seven (``leave_one_series_out``): this rule for seven series, the median-point single
+model for wiki Strasbourg.
 
 Speed (the same output; Peyton Manning, fit + 11-cutoff cross-validation, fresh
-processes, default environment, medians of 7). The inner cross-validation works on
-arrays: the design matrix of a window is a block of rows of one date-anchored matrix
-(``_design_matrix``), and the forecasts of every ARIMA fit come from the state-space
-recursions in vectorized form (``_FixedARIMAResults.get_forecast``, equal to
-statsmodels' ``get_forecast``). Warm, 0.34-0.39 s against Prophet's 3.65-3.76 s in three
-runs on a quiet machine (9.3-10.8x; 5.4x before these changes), 8.7x with two spinning
-processes on the 2 cores. The whole process, imports included, 1.7-1.9 s against
-4.7-4.8 s (2.5-2.9x; 1.9x with the spinning processes): the imports of pandas and
-statsmodels alone take 1.4-1.5 s, so no statsmodels-based forecaster could be more than
-3.2-3.4x faster than Prophet here.
+processes, default environment, medians of 7). Two models cost about twice one: warm,
+1.00 s against Prophet's 4.54 s (4.5x; the single ARIMA(1,1,1) default before was
+9.3-10.8x); the whole process, imports included, 2.65 s against 6.11 s (2.3x). The
+imports of pandas and statsmodels alone took 2.00 s in that run, so no
+statsmodels-based forecaster could be more than 3.1x faster than Prophet there. The
+inner cross-validation works on arrays: the design matrix of a window is a block of
+rows of one date-anchored matrix (``_design_matrix``), the deterministic stage of a fit
+is shared by the members of a combination (``_deterministic_stage``), and the forecasts
+of every ARIMA fit come from the state-space recursions in vectorized form
+(``_FixedARIMAResults.get_forecast``, equal to statsmodels' ``get_forecast``).
 
 The former default (ARIMA(1,1,1), 730-day window, uncalibrated) had been chosen on
 Prophet's Peyton Manning example alone, with Prophet's protocol (initial 730 days,

@@ -115,11 +115,12 @@ seven (``leave_one_series_out``): this rule for seven series, the median-point s
 model for wiki Strasbourg.
 
 Speed (the same output; Peyton Manning, fit + 11-cutoff cross-validation, fresh
-processes, default environment, medians of 7). Two models cost about twice one: warm,
-1.00 s against Prophet's 4.54 s (4.5x; the single ARIMA(1,1,1) default before was
-9.3-10.8x); the whole process, imports included, 2.65 s against 6.11 s (2.3x). The
-imports of pandas and statsmodels alone took 2.00 s in that run, so no
-statsmodels-based forecaster could be more than 3.1x faster than Prophet there. The
+processes, default environment, medians of 7, two quiet runs). Two models cost about
+twice one: warm, 0.90-1.00 s against Prophet's 4.44-4.54 s (4.5-4.9x; the single
+ARIMA(1,1,1) default before was 9.3-10.8x); the whole process, imports included,
+2.53-2.65 s against 5.60-6.11 s (2.2-2.3x); with two spinning processes on the 2 cores
+2.0x and 5.4x. The imports of pandas and statsmodels alone took 1.6-2.0 s, so no
+statsmodels-based forecaster could be more than 3.1-3.4x faster than Prophet there. The
 inner cross-validation works on arrays: the design matrix of a window is a block of
 rows of one date-anchored matrix (``_design_matrix``), the deterministic stage of a fit
 is shared by the members of a combination (``_deterministic_stage``), and the forecasts

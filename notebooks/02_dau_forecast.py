@@ -276,12 +276,12 @@ if not observed:
 # ## The statistical forecaster for comparison
 #
 # The package's default forecaster (chosen by leave-one-series-out over eight real daily
-# series, `benchmarks/bench_forecast.py`: the mean of two models of log DAU = weekly
-# dummies + yearly terms + holidays learned from the history + ARIMA errors, one whose
-# forecast reverts to the recent level and one that follows the last level, its interval
-# width calibrated by cross-validation inside the history; a history as short as this one
-# has no yearly terms, no holidays (they need two years) and no room for that check)
-# knows nothing of cohorts: it extrapolates the series itself.
+# series, `benchmarks/bench_forecast.py`: log DAU = weekly dummies + yearly terms +
+# holidays learned from the history + ARIMA errors, the point forecast at the median of
+# its residual distribution, its interval width calibrated by cross-validation inside the
+# history; a history as short as this one has no yearly terms, no holidays (they need two
+# years) and no room for that check) knows nothing of cohorts: it extrapolates the series
+# itself.
 
 # %%
 #| label: fig-fc-statistical

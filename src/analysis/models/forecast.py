@@ -612,28 +612,42 @@ def _calendar_codes(index: pd.DatetimeIndex) -> np.ndarray:
     return np.stack([fixed, nth, last])
 
 
-#: Memo of ``_calendar_codes`` on a daily range: (first day, codes), extended as needed.
+#: Memo of ``_calendar_codes`` on a daily range (days x 3), see ``_memo_by_date``.
 _CODES_CACHE: dict[str, tuple[pd.Timestamp, np.ndarray]] = {}
 
 
-def _daily_calendar_codes(start: pd.Timestamp, n: int) -> np.ndarray:
-    """``_calendar_codes`` of the ``n`` days from ``start``: columns of one memoized
-    date-anchored array (the codes are functions of the date; in a backtest every fit
-    asks for a window of the same few years)."""
-    anchor, codes = _CODES_CACHE.get("daily", (None, None))
-    if anchor is None or start < anchor or (start - anchor).days + n > codes.shape[1]:
+def _memo_by_date(cache: dict, key: Any, start: pd.Timestamp, n: int,
+                  build: Callable[[pd.DatetimeIndex], np.ndarray],
+                  max_entries: int) -> tuple[int, np.ndarray]:
+    """A date-anchored memo of arrays whose rows are the days from the anchor: returns
+    ``(offset, full)`` with ``full[offset : offset + n]`` the rows of the ``n`` days from
+    ``start``. The array of ``key`` is rebuilt by ``build(dates)`` over the union of
+    the old range and the new days plus ``_DESIGN_MARGIN`` (room for the next cutoffs
+    of a backtest: later starts, longer windows), or afresh if that union would span
+    more than ``_DESIGN_MAX_DAYS``; at most ``max_entries`` keys are kept."""
+    anchor, full = cache.get(key, (None, None))
+    if anchor is None or start < anchor or (start - anchor).days + n > len(full):
         lo = start if anchor is None else min(start, anchor)
-        hi = start + pd.Timedelta(days=n)
-        if anchor is not None:
-            hi = max(hi, anchor + pd.Timedelta(days=codes.shape[1]))
+        hi = start + pd.Timedelta(days=n) if anchor is None else max(
+            start + pd.Timedelta(days=n), anchor + pd.Timedelta(days=len(full)))
         if (hi - lo).days > _DESIGN_MAX_DAYS:  # far-apart series: start afresh
             lo, hi = start, start + pd.Timedelta(days=n)
-        anchor = lo
-        codes = _calendar_codes(pd.date_range(lo, periods=(hi - lo).days + _DESIGN_MARGIN))
-        codes.flags.writeable = False
-        _CODES_CACHE["daily"] = (anchor, codes)
-    o = (start - anchor).days
-    return codes[:, o : o + n]
+        span = (hi - lo).days + _DESIGN_MARGIN
+        anchor, full = lo, build(pd.date_range(lo, periods=span, freq="D"))
+        full.flags.writeable = False
+        if key not in cache and len(cache) >= max_entries:
+            cache.pop(next(iter(cache)))
+        cache[key] = (anchor, full)
+    return (start - anchor).days, full
+
+
+def _daily_calendar_codes(start: pd.Timestamp, n: int) -> np.ndarray:
+    """``_calendar_codes`` of the ``n`` days from ``start``, from the date-anchored memo
+    (the codes are functions of the date; in a backtest every fit asks for a window of
+    the same few years)."""
+    o, full = _memo_by_date(_CODES_CACHE, "daily", start, n,
+                            lambda dates: _calendar_codes(dates).T, 1)
+    return full[o : o + n].T
 
 
 def _calendar_label(code: int) -> str:
@@ -796,23 +810,10 @@ class _DeterministicForecaster(BaseForecaster):
         if index.freq != "D" or len(index) < 14:
             return self._build_design(index, weekly_dummies)
         key = (self.yearly_order_, bool(weekly_dummies), bool(self.trend))
-        start, n = index[0], len(index)
-        anchor, full = _DESIGN_CACHE.get(key, (None, None))
-        if anchor is None or start < anchor or (start - anchor).days + n > len(full):
-            lo = start if anchor is None else min(start, anchor)
-            hi = start + pd.Timedelta(days=n) if anchor is None else max(
-                start + pd.Timedelta(days=n), anchor + pd.Timedelta(days=len(full)))
-            if (hi - lo).days > _DESIGN_MAX_DAYS:  # far-apart series: start afresh
-                lo, hi = start, start + pd.Timedelta(days=n)
-            # room for the next cutoffs of a backtest (later starts, longer windows)
-            span = (hi - lo).days + _DESIGN_MARGIN
-            anchor, full = lo, self._anchored_design(
-                pd.date_range(lo, periods=span, freq="D"), weekly_dummies)
-            full.flags.writeable = False
-            if len(_DESIGN_CACHE) >= _DESIGN_CACHE_SIZE:
-                _DESIGN_CACHE.pop(next(iter(_DESIGN_CACHE)))
-            _DESIGN_CACHE[key] = (anchor, full)
-        o = (start - anchor).days
+        n = len(index)
+        o, full = _memo_by_date(_DESIGN_CACHE, key, index[0], n,
+                                lambda dates: self._anchored_design(dates, weekly_dummies),
+                                _DESIGN_CACHE_SIZE)
         block = full[o : o + n]
         cols = [block[:, :1]]  # constant
         pos = 1
@@ -882,7 +883,6 @@ class _DeterministicForecaster(BaseForecaster):
         observed = ~np.isnan(values)
         stage = self._deterministic_stage(z.index, values, observed, dummies)
         self._X_ahead, self._recurring, self.regression_params_, resid = stage
-        self._last_day = z.index[-1]
         window = self.dynamics_window
         first = 0 if window is None else max(0, len(resid) - int(window))
         self.observed_ = observed[first:]
@@ -996,7 +996,7 @@ class _DeterministicForecaster(BaseForecaster):
         else:
             det = self.dp_.out_of_sample(steps).to_numpy()
             if self._recurring.size:
-                future = pd.date_range(self._last_day + pd.Timedelta(days=1), periods=steps)
+                future = pd.date_range(self.last_date_ + pd.Timedelta(days=1), periods=steps)
                 det = np.hstack([det, _recurring_columns(_calendar_codes(future),
                                                          self._recurring)])
             det = det @ self.regression_params_
